@@ -1,0 +1,309 @@
+/* The only Node-aware C: exposes the runtime to JavaScript (src/engine/native.ts).
+ * Inference runs in napi async work (the libuv pool), never on the event loop. */
+#include <node_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "include/qie.h"
+
+typedef struct {
+  qie_model* model;
+  int busy;          /* a run is queued or executing */
+  int dispose_asked; /* destroy once the run completes */
+} handle_t;
+
+typedef struct {
+  handle_t* h;
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref keep; /* keeps the handle alive while the run is in flight */
+  qie_status status;
+  char err[QIE_ERR_LEN];
+} run_t;
+
+#define CALL(env, expr)                                               \
+  do {                                                                \
+    if ((expr) != napi_ok) {                                          \
+      napi_throw_error((env), "internal", "N-API call failed: " #expr); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+static const char* code_of(qie_status s) {
+  switch (s) {
+    case QIE_ERR_INVALID_PLAN: return "model_invalid";
+    case QIE_ERR_UNSUPPORTED: return "unsupported_op";
+    case QIE_ERR_BAD_INPUT: return "bad_option";
+    default: return "internal";
+  }
+}
+
+static napi_value make_error(napi_env env, const char* code, const char* msg) {
+  napi_value c, m, e;
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  napi_create_error(env, c, m, &e);
+  return e;
+}
+
+static void finalize_handle(napi_env env, void* data, void* hint) {
+  handle_t* h = data;
+  /* a pending run holds a reference to the handle object, so busy is 0 here */
+  qie_model_destroy(h->model);
+  free(h);
+}
+
+static handle_t* get_handle(napi_env env, napi_value v) {
+  handle_t* h = NULL;
+  if (napi_get_value_external(env, v, (void**)&h) != napi_ok || !h) {
+    napi_throw_type_error(env, "bad_input", "not a qie model handle");
+    return NULL;
+  }
+  if (!h->model) {
+    napi_throw_error(env, "disposed", "the model was disposed");
+    return NULL;
+  }
+  return h;
+}
+
+/* create(plan: Uint8Array, kernels: string | undefined) -> handle */
+static napi_value js_create(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void* data = NULL;
+  size_t len = 0;
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[0], &is_ta);
+  if (!is_ta) {
+    napi_throw_type_error(env, "bad_input", "plan must be a Uint8Array");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  CALL(env, napi_get_typedarray_info(env, argv[0], &type, &len, &data, &ab, &off));
+  char kernels[32] = {0};
+  napi_valuetype vt = napi_undefined;
+  if (argc > 1) napi_typeof(env, argv[1], &vt);
+  if (vt == napi_string) {
+    size_t klen = 0;
+    CALL(env, napi_get_value_string_utf8(env, argv[1], kernels, sizeof kernels, &klen));
+  }
+  qie_options opts = {1, kernels[0] ? kernels : NULL};
+  qie_model* model = NULL;
+  char err[QIE_ERR_LEN] = {0};
+  qie_status s = qie_model_create(data, len, &opts, &model, err);
+  if (s != QIE_OK) {
+    napi_throw(env, make_error(env, code_of(s), err));
+    return NULL;
+  }
+  handle_t* h = calloc(1, sizeof *h);
+  if (!h) {
+    qie_model_destroy(model);
+    napi_throw_error(env, "internal", "out of memory");
+    return NULL;
+  }
+  h->model = model;
+  napi_value ext;
+  CALL(env, napi_create_external(env, h, finalize_handle, NULL, &ext));
+  return ext;
+}
+
+static napi_value tensor_info_js(napi_env env, const qie_tensor_info* ti) {
+  napi_value o, v, shape;
+  napi_create_object(env, &o);
+  napi_create_uint32(env, ti->dtype, &v);
+  napi_set_named_property(env, o, "dtype", v);
+  napi_create_array_with_length(env, (size_t)ti->rank, &shape);
+  for (int d = 0; d < ti->rank; ++d) {
+    napi_create_int32(env, ti->dims[d], &v);
+    napi_set_element(env, shape, (uint32_t)d, v);
+  }
+  napi_set_named_property(env, o, "shape", shape);
+  napi_create_double(env, (double)ti->bytes, &v);
+  napi_set_named_property(env, o, "bytes", v);
+  return o;
+}
+
+/* info(handle) -> { arenaBytes, persistentBytes, inputs, outputs, kernels } */
+static napi_value js_info(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  handle_t* h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  napi_value o, v, arr;
+  CALL(env, napi_create_object(env, &o));
+  napi_create_double(env, (double)qie_model_arena_bytes(h->model), &v);
+  napi_set_named_property(env, o, "arenaBytes", v);
+  napi_create_double(env, (double)qie_model_persistent_bytes(h->model), &v);
+  napi_set_named_property(env, o, "persistentBytes", v);
+  qie_tensor_info ti;
+  int n = qie_model_num_inputs(h->model);
+  napi_create_array_with_length(env, (size_t)n, &arr);
+  for (int i = 0; i < n; ++i) {
+    qie_model_input_info(h->model, i, &ti);
+    napi_set_element(env, arr, (uint32_t)i, tensor_info_js(env, &ti));
+  }
+  napi_set_named_property(env, o, "inputs", arr);
+  n = qie_model_num_outputs(h->model);
+  napi_create_array_with_length(env, (size_t)n, &arr);
+  for (int i = 0; i < n; ++i) {
+    qie_model_output_info(h->model, i, &ti);
+    napi_set_element(env, arr, (uint32_t)i, tensor_info_js(env, &ti));
+  }
+  napi_set_named_property(env, o, "outputs", arr);
+  n = qie_model_num_ops(h->model);
+  napi_create_array_with_length(env, (size_t)n, &arr);
+  for (int i = 0; i < n; ++i) {
+    napi_create_string_utf8(env, qie_model_op_kernel(h->model, i), NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, arr, (uint32_t)i, v);
+  }
+  napi_set_named_property(env, o, "kernels", arr);
+  return o;
+}
+
+static void run_execute(napi_env env, void* data) {
+  run_t* r = data;
+  r->status = qie_model_run(r->h->model, r->err);
+}
+
+static void run_complete(napi_env env, napi_status status, void* data) {
+  run_t* r = data;
+  handle_t* h = r->h;
+  h->busy = 0;
+  if (status != napi_ok || r->status != QIE_OK) {
+    const char* msg = status != napi_ok ? "run was cancelled" : r->err;
+    napi_reject_deferred(env, r->deferred, make_error(env, code_of(r->status), msg));
+  } else {
+    int n = qie_model_num_outputs(h->model);
+    napi_value arr;
+    napi_create_array_with_length(env, (size_t)n, &arr);
+    for (int i = 0; i < n; ++i) {
+      qie_tensor_info ti;
+      qie_model_output_info(h->model, i, &ti);
+      void* copy = NULL;
+      napi_value buf;
+      napi_create_buffer_copy(env, ti.bytes, qie_model_output_data(h->model, i), &copy, &buf);
+      napi_set_element(env, arr, (uint32_t)i, buf);
+    }
+    napi_resolve_deferred(env, r->deferred, arr);
+  }
+  if (h->dispose_asked) {
+    qie_model_destroy(h->model);
+    h->model = NULL;
+  }
+  napi_delete_async_work(env, r->work);
+  napi_delete_reference(env, r->keep);
+  free(r);
+}
+
+/* run(handle, inputs: Uint8Array[]) -> Promise<Buffer[]> (raw output bytes) */
+static napi_value js_run(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  handle_t* h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  if (h->busy) {
+    napi_throw_error(env, "busy", "a run of this model is already in progress");
+    return NULL;
+  }
+  uint32_t n = 0;
+  bool is_array = false;
+  napi_is_array(env, argv[1], &is_array);
+  if (!is_array || napi_get_array_length(env, argv[1], &n) != napi_ok ||
+      n != (uint32_t)qie_model_num_inputs(h->model)) {
+    napi_throw_error(env, "bad_input", "inputs must be an array with one entry per model input");
+    return NULL;
+  }
+  /* validate everything before touching the arena */
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value el;
+    bool is_ta = false;
+    napi_get_element(env, argv[1], i, &el);
+    napi_is_typedarray(env, el, &is_ta);
+    qie_tensor_info ti;
+    qie_model_input_info(h->model, (int)i, &ti);
+    size_t len = 0;
+    void* data = NULL;
+    napi_typedarray_type type;
+    napi_value ab;
+    size_t off;
+    if (!is_ta || napi_get_typedarray_info(env, el, &type, &len, &data, &ab, &off) != napi_ok ||
+        type != napi_uint8_array || len != ti.bytes) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "input %u must be %zu raw bytes", i, ti.bytes);
+      napi_throw_error(env, "bad_input", msg);
+      return NULL;
+    }
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value el, ab;
+    void* data = NULL;
+    size_t len = 0, off;
+    napi_typedarray_type type;
+    napi_get_element(env, argv[1], i, &el);
+    napi_get_typedarray_info(env, el, &type, &len, &data, &ab, &off);
+    if (len) memcpy(qie_model_input_data(h->model, (int)i), data, len);
+  }
+  run_t* r = calloc(1, sizeof *r);
+  if (!r) {
+    napi_throw_error(env, "internal", "out of memory");
+    return NULL;
+  }
+  r->h = h;
+  napi_value promise, name;
+  CALL(env, napi_create_promise(env, &r->deferred, &promise));
+  napi_create_string_utf8(env, "qie.run", NAPI_AUTO_LENGTH, &name);
+  CALL(env, napi_create_reference(env, argv[0], 1, &r->keep));
+  CALL(env, napi_create_async_work(env, argv[0], name, run_execute, run_complete, r, &r->work));
+  h->busy = 1;
+  CALL(env, napi_queue_async_work(env, r->work));
+  return promise;
+}
+
+static napi_value js_reset_state(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  handle_t* h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  if (h->busy) {
+    napi_throw_error(env, "busy", "cannot reset state while a run is in progress");
+    return NULL;
+  }
+  qie_model_reset_state(h->model);
+  return NULL;
+}
+
+static napi_value js_dispose(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  handle_t* h = NULL;
+  if (napi_get_value_external(env, argv[0], (void**)&h) != napi_ok || !h || !h->model) return NULL;
+  if (h->busy) {
+    h->dispose_asked = 1;
+  } else {
+    qie_model_destroy(h->model);
+    h->model = NULL;
+  }
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"create", NULL, js_create, NULL, NULL, NULL, napi_default, NULL},
+      {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
+      {"run", NULL, js_run, NULL, NULL, NULL, napi_default, NULL},
+      {"resetState", NULL, js_reset_state, NULL, NULL, NULL, napi_default, NULL},
+      {"dispose", NULL, js_dispose, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,50 @@
+/* Strided gather: the one loop behind strided slice and transpose. */
+#include <string.h>
+
+#include "../shape_ops.h"
+
+static void copy_row(uint8_t* out, const uint8_t* in, int64_t n, int64_t step, size_t es) {
+  if (step == 1) {
+    memcpy(out, in, (size_t)n * es);
+    return;
+  }
+  const int64_t step_bytes = step * (int64_t)es;
+  switch (es) {
+    case 1:
+      for (int64_t i = 0; i < n; ++i) out[i] = in[i * step_bytes];
+      break;
+    default:
+      for (int64_t i = 0; i < n; ++i) memcpy(out + (size_t)i * es, in + i * step_bytes, es);
+      break;
+  }
+}
+
+void qie_strided_gather_ref(const qie_gather_params* p, const void* in, void* out) {
+  const size_t es = p->elem_size;
+  const uint8_t* src = (const uint8_t*)in;
+  uint8_t* dst = (uint8_t*)out;
+  if (p->rank == 0) {
+    memcpy(dst, src + p->start * (int64_t)es, es);
+    return;
+  }
+  for (int d = 0; d < p->rank; ++d)
+    if (p->count[d] <= 0) return;
+  const int last = p->rank - 1;
+  int64_t idx[QIE_SHAPE_MAX_RANK] = {0};
+  int64_t offset = p->start; /* input element offset of idx */
+  for (;;) {
+    copy_row(dst, src + offset * (int64_t)es, p->count[last], p->step[last], es);
+    dst += (size_t)p->count[last] * es;
+    /* odometer over the outer dims */
+    int d = last - 1;
+    for (; d >= 0; --d) {
+      if (++idx[d] < p->count[d]) {
+        offset += p->step[d];
+        break;
+      }
+      offset -= (idx[d] - 1) * p->step[d];
+      idx[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}

@@ -1,0 +1,52 @@
+/* Validation and requantization setup shared by conv, depthwise conv, fully
+ * connected and pooling prepare functions. Every helper reports a failure
+ * through qie_fail naming the op and returns its status. */
+#ifndef QIE_OPS_CONV_COMMON_H
+#define QIE_OPS_CONV_COMMON_H
+
+#include "../kernels/dispatch.h"
+#include "../runtime/runtime.h"
+
+const char* qie_conv_label(const qie_op* op);
+
+/* The kernel table to use: ctx->kernels, or the reference one if unset. */
+const qie_kernel_table* qie_conv_kernels(const qie_ctx* ctx);
+
+/* Checks one spatial axis: k, stride, dilation >= 1, pads >= 0, all coordinates
+ * within int32, and out == (in + pad_a + pad_b - dilated_k) / stride + 1. */
+qie_status qie_conv_check_axis(qie_ctx* ctx, const qie_op* op, const char* axis, int32_t in,
+                               int32_t k, int32_t stride, int32_t dilation, int32_t pad_a,
+                               int32_t pad_b, int32_t out);
+
+/* Requires every dim of t to be >= 1. */
+qie_status qie_conv_check_dims(qie_ctx* ctx, const qie_op* op, const qie_tensor* t,
+                               const char* role);
+
+/* Per-tensor quantization of an activation: one finite scale > 0, zero point in
+ * [qmin, qmax]. */
+qie_status qie_conv_check_act_quant(qie_ctx* ctx, const qie_op* op, const qie_tensor* t,
+                                    const char* role, int32_t qmin, int32_t qmax);
+
+/* int8 weights: per tensor (any zero point in int8 range) or per channel along
+ * axis with `channels` entries (zero points must all be 0). Scales finite >= 0. */
+qie_status qie_conv_check_filter_quant(qie_ctx* ctx, const qie_op* op, const qie_tensor* w,
+                                       int32_t channels, int axis, int32_t* filter_zp);
+
+/* Fills `channels` multiplier/shift pairs from in_scale * w_scale[c] / out_scale
+ * (all in double, as TFLite does). */
+qie_status qie_conv_multipliers(qie_ctx* ctx, const qie_op* op, const qie_tensor* in,
+                                const qie_tensor* w, const qie_tensor* out, int32_t channels,
+                                int32_t* multiplier, int32_t* shift);
+
+/* Optional bias: absent, or dtype with exactly `channels` elements. */
+qie_status qie_conv_check_bias(qie_ctx* ctx, const qie_op* op, const qie_tensor* bias,
+                               qie_dtype dtype, int32_t channels);
+
+/* Fused activation bounds for a quantized output in [qmin, qmax], or for float. */
+qie_status qie_conv_act_range_q(qie_ctx* ctx, const qie_op* op, int32_t activation,
+                                const qie_tensor* out, int32_t qmin, int32_t qmax,
+                                int32_t* act_min, int32_t* act_max);
+qie_status qie_conv_act_range_f(qie_ctx* ctx, const qie_op* op, int32_t activation,
+                                float* act_min, float* act_max);
+
+#endif

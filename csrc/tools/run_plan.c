@@ -1,0 +1,172 @@
+/* qie-run-plan: runs plans without Node, for sanitizer builds and cross builds
+ * under qemu. `--check LIST` reads a case list written by test/tools/dump-plans:
+ *
+ *   case NAME PLAN_FILE
+ *   in FILE          (one per model input, in order)
+ *   out FILE f32|raw (one per model output: expected bytes)
+ *   end
+ *
+ * and checks every output (bytes equal; float32 within 1e-5 relative) and that
+ * no heap allocation happens inside qie_model_run. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/qie.h"
+
+static long g_allocs = 0;
+static void* counting_alloc(size_t n, void* u) {
+  ++g_allocs;
+  return malloc(n);
+}
+static void counting_free(void* p, void* u) { free(p); }
+
+static unsigned char* read_file(const char* path, size_t* size) {
+  FILE* f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char* buf = malloc(n > 0 ? (size_t)n : 1);
+  if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    free(buf);
+    buf = NULL;
+  }
+  fclose(f);
+  *size = n > 0 ? (size_t)n : 0;
+  return buf;
+}
+
+#define MAX_IO 16
+typedef struct {
+  char name[256], plan[1024];
+  char in[MAX_IO][1024], out[MAX_IO][1024];
+  int out_f32[MAX_IO];
+  int n_in, n_out;
+} test_case;
+
+static int compare(const test_case* c, int k, const void* got, size_t got_bytes, const unsigned char* want,
+                   size_t want_bytes) {
+  if (got_bytes != want_bytes) {
+    printf("  output %d: %zu bytes, golden has %zu\n", k, got_bytes, want_bytes);
+    return 1;
+  }
+  if (!c->out_f32[k]) {
+    size_t diff = 0;
+    for (size_t i = 0; i < got_bytes; ++i) diff += ((const unsigned char*)got)[i] != want[i];
+    if (diff) printf("  output %d: %zu of %zu bytes differ\n", k, diff, got_bytes);
+    return diff != 0;
+  }
+  size_t bad = 0;
+  for (size_t i = 0; i < got_bytes / 4; ++i) {
+    float a, b;
+    memcpy(&a, (const unsigned char*)got + 4 * i, 4);
+    memcpy(&b, want + 4 * i, 4);
+    if (!(fabsf(a - b) <= 1e-5f * fabsf(b) + 1e-7f)) ++bad;
+  }
+  if (bad) printf("  output %d: %zu floats beyond 1e-5 relative\n", k, bad);
+  return bad != 0;
+}
+
+static int run_case(const test_case* c, const char* kernels) {
+  size_t plan_size = 0;
+  unsigned char* plan = read_file(c->plan, &plan_size);
+  if (!plan) {
+    printf("FAIL %s: cannot read %s\n", c->name, c->plan);
+    return 1;
+  }
+  qie_model* m = NULL;
+  char err[QIE_ERR_LEN];
+  qie_options opts = {1, kernels};
+  qie_status s = qie_model_create(plan, plan_size, &opts, &m, err);
+  free(plan);
+  if (s != QIE_OK) {
+    printf("FAIL %s: create: %s\n", c->name, err);
+    return 1;
+  }
+  int failed = 0;
+  if (qie_model_num_inputs(m) != c->n_in || qie_model_num_outputs(m) != c->n_out) {
+    printf("FAIL %s: model has %d inputs / %d outputs, case %d / %d\n", c->name, qie_model_num_inputs(m),
+           qie_model_num_outputs(m), c->n_in, c->n_out);
+    qie_model_destroy(m);
+    return 1;
+  }
+  for (int k = 0; k < c->n_in && !failed; ++k) {
+    size_t n = 0;
+    unsigned char* data = read_file(c->in[k], &n);
+    qie_tensor_info ti;
+    qie_model_input_info(m, k, &ti);
+    if (!data || n != ti.bytes) {
+      printf("FAIL %s: input %d: %zu bytes, model wants %zu\n", c->name, k, n, ti.bytes);
+      failed = 1;
+    } else {
+      memcpy(qie_model_input_data(m, k), data, n);
+    }
+    free(data);
+  }
+  if (!failed) {
+    long before = g_allocs;
+    s = qie_model_run(m, err);
+    long during = g_allocs - before;
+    if (s != QIE_OK) {
+      printf("FAIL %s: run: %s\n", c->name, err);
+      failed = 1;
+    } else if (during != 0) {
+      printf("FAIL %s: %ld heap allocations during run\n", c->name, during);
+      failed = 1;
+    }
+  }
+  for (int k = 0; k < c->n_out && !failed; ++k) {
+    size_t n = 0;
+    unsigned char* want = read_file(c->out[k], &n);
+    qie_tensor_info ti;
+    qie_model_output_info(m, k, &ti);
+    if (!want || compare(c, k, qie_model_output_data(m, k), ti.bytes, want, n)) failed = 1;
+    free(want);
+  }
+  printf("%s %s (arena %zu bytes)\n", failed ? "FAIL" : "ok  ", c->name, qie_model_arena_bytes(m));
+  qie_model_destroy(m);
+  return failed;
+}
+
+int main(int argc, char** argv) {
+  const char* kernels = getenv("QIE_KERNELS");
+  if (argc != 3 || strcmp(argv[1], "--check") != 0) {
+    fprintf(stderr, "usage: qie-run-plan --check CASE_LIST\n");
+    return 2;
+  }
+  qie_allocator counting = {counting_alloc, counting_free, NULL};
+  qie_set_allocator(&counting);
+  FILE* f = fopen(argv[2], "r");
+  if (!f) {
+    fprintf(stderr, "cannot read %s\n", argv[2]);
+    return 2;
+  }
+  char line[2200];
+  test_case c;
+  memset(&c, 0, sizeof c);
+  int passed = 0, failed = 0;
+  while (fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\r\n")] = 0;
+    char kind[8] = {0}, a[1100] = {0}, b[1100] = {0};
+    int n = sscanf(line, "%7s %1099s %1099s", kind, a, b);
+    if (n < 1) continue;
+    if (!strcmp(kind, "case") && n == 3) {
+      memset(&c, 0, sizeof c);
+      snprintf(c.name, sizeof c.name, "%s", a);
+      snprintf(c.plan, sizeof c.plan, "%s", b);
+    } else if (!strcmp(kind, "in") && n >= 2 && c.n_in < MAX_IO) {
+      snprintf(c.in[c.n_in++], sizeof c.in[0], "%s", a);
+    } else if (!strcmp(kind, "out") && n == 3 && c.n_out < MAX_IO) {
+      c.out_f32[c.n_out] = !strcmp(b, "f32");
+      snprintf(c.out[c.n_out++], sizeof c.out[0], "%s", a);
+    } else if (!strcmp(kind, "end")) {
+      if (run_case(&c, kernels)) ++failed;
+      else ++passed;
+    }
+  }
+  fclose(f);
+  printf("qie-run-plan: %d passed, %d failed\n", passed, failed);
+  return failed || passed == 0 ? 1 : 0;
+}

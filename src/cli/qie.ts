@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// qie command line: run a model on raw tensor files, or inspect it.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadModel, Model } from '../engine/model';
+import { asBytes, dequantize } from '../engine/tensors';
+import { QieError } from '../errors';
+import { importModel } from '../model/compile';
+import { formatInspect, inspectReport } from './inspect';
+
+const USAGE = `usage:
+  qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels ref|auto] [--threads N]
+  qie inspect MODEL [--json] [--kernels ref|auto]
+
+  run      reads raw little-endian tensor bytes for each model input (in order), runs the
+           model and writes DIR/output_0.bin, DIR/output_1.bin, ...; --json prints the
+           outputs with dequantized values instead (or as well, with --out).
+  inspect  prints ops (with the kernel chosen for each), tensors, quantization, the
+           arena size and the multiply-accumulate count; --json for machines.`;
+
+async function cmdRun(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      in: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      kernels: { type: 'string' },
+      threads: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) throw new QieError('bad_option', 'run takes exactly one MODEL');
+  if (!values.out && !values.json) throw new QieError('bad_option', 'run needs --out DIR or --json');
+  const model = await loadModel(positionals[0], { kernels: values.kernels, threads: values.threads ? Number(values.threads) : undefined });
+  try {
+    const files = values.in ?? [];
+    if (files.length !== model.inputs.length)
+      throw new QieError('bad_input', `the model has ${model.inputs.length} input(s); got ${files.length} --in file(s)`);
+    const inputs = await Promise.all(
+      files.map(async (f) => {
+        try {
+          return await readFile(f);
+        } catch (e) {
+          throw new QieError('bad_input', `cannot read ${f}: ${(e as Error).message}`);
+        }
+      }),
+    );
+    const started = process.hrtime.bigint();
+    const outputs = await model.run(inputs);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (values.out) {
+      await mkdir(values.out, { recursive: true });
+      await Promise.all(outputs.map((o, i) => writeFile(path.join(values.out!, `output_${i}.bin`), asBytes(o))));
+    }
+    if (values.json) {
+      const report = outputs.map((o, i) => {
+        const m = model.outputs[i];
+        const raw = Array.from(o as ArrayLike<number>, Number);
+        const quantized = m.scale !== undefined && m.dtype !== 'float32';
+        return {
+          name: m.name,
+          dtype: m.dtype,
+          shape: m.shape,
+          scale: m.scale,
+          zeroPoint: m.zeroPoint,
+          data: raw,
+          values: quantized ? Array.from(dequantize(raw, { scale: m.scale!, zeroPoint: m.zeroPoint! })) : raw,
+        };
+      });
+      process.stdout.write(JSON.stringify({ outputs: report, latencyMs: ms }, null, 1) + '\n');
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+async function cmdInspect(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, kernels: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new QieError('bad_option', 'inspect takes exactly one MODEL');
+  const bytes = await readFile(positionals[0]).catch((e: Error) => {
+    throw new QieError('bad_input', `cannot read ${positionals[0]}: ${e.message}`);
+  });
+  const { graph } = importModel(bytes);
+  const model: Model = await loadModel(bytes, { kernels: values.kernels });
+  try {
+    const report = inspectReport(graph, model);
+    process.stdout.write(values.json ? JSON.stringify(report, null, 1) + '\n' : formatInspect(report));
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'run':
+        await cmdRun(rest);
+        return 0;
+      case 'inspect':
+        await cmdInspect(rest);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE + '\n');
+        return cmd === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`qie: unknown command '${cmd}'\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (e) {
+    const code = e instanceof QieError ? e.code : (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 'bad_option' : 'internal';
+    process.stderr.write(`qie: ${code}: ${(e as Error).message}\n`);
+    return code === 'internal' ? 70 : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,175 @@
+// The public Model: metadata, run (off the event loop, one at a time), state, dispose.
+import { readFile } from 'node:fs/promises';
+import { QieError } from '../errors';
+import { compileModel, ModelFormat } from '../model/compile';
+import { DType, Graph, Op } from '../model/ir';
+import { graphMacs, opMacs } from '../model/stats';
+import { native, NativeHandle } from './native';
+import { asBytes, fromBytes, TYPED_ARRAY, TypedArray } from './tensors';
+
+export interface TensorMeta {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** Per-tensor scale and zero point (first channel's for per-channel tensors); undefined when not quantized. */
+  scale?: number;
+  zeroPoint?: number;
+  scales?: number[];
+  zeroPoints?: number[];
+  bytes: number;
+}
+
+export interface OpReport {
+  index: number;
+  kind: string;
+  name: string;
+  kernel: string;
+  inputs: number[];
+  outputs: number[];
+  macs: number;
+  /** 'int8', 'int16', 'float32', ...: the dtype the op computes in (its first output's). */
+  precision: DType;
+}
+
+export interface LoadOptions {
+  /** Kernel threads (the thread pool arrives with the fast kernels; accepted and recorded now). */
+  threads?: number;
+  /** Kernel family: 'auto' (default) or 'ref'; QIE_KERNELS in the environment is the default. */
+  kernels?: string;
+}
+
+const KERNEL_FAMILIES = ['auto', 'ref', 'neon', 'neondot', 'avx2', 'avx512vnni'];
+
+function meta(g: Graph, index: number, uint8: boolean): TensorMeta {
+  const t = g.tensors[index];
+  const q = t.quant;
+  const shift = uint8 ? 128 : 0;
+  const dtype: DType = uint8 ? 'uint8' : t.dtype;
+  const bytes = t.shape.reduce((a, b) => a * b, 1) * TYPED_ARRAY[dtype].BYTES_PER_ELEMENT;
+  return {
+    name: t.name,
+    dtype,
+    shape: [...t.shape],
+    scale: q?.scales[0],
+    zeroPoint: q ? q.zeroPoints[0] + shift : undefined,
+    scales: q ? [...q.scales] : undefined,
+    zeroPoints: q ? q.zeroPoints.map((z) => z + shift) : undefined,
+    bytes,
+  };
+}
+
+function flip(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] ^ 0x80;
+  return out;
+}
+
+export class Model {
+  readonly inputs: TensorMeta[];
+  readonly outputs: TensorMeta[];
+  readonly arenaBytes: number;
+  readonly persistentBytes: number;
+  readonly macs: number;
+  readonly ops: OpReport[];
+  readonly format: ModelFormat;
+  readonly threads: number;
+  readonly planBytes: number;
+  private handle: NativeHandle | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly uint8In: boolean[];
+  private readonly uint8Out: boolean[];
+
+  /** @internal use loadModel */
+  constructor(graph: Graph, plan: Uint8Array, format: ModelFormat, opts: LoadOptions) {
+    const kernels = opts.kernels ?? process.env.QIE_KERNELS ?? 'auto';
+    if (!KERNEL_FAMILIES.includes(kernels))
+      throw new QieError('bad_option', `kernels must be one of ${KERNEL_FAMILIES.join(', ')}; got '${kernels}'`);
+    const threads = opts.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64)
+      throw new QieError('bad_option', `threads must be an integer in 1..64; got ${opts.threads}`);
+    this.handle = native.create(plan, kernels);
+    const info = native.info(this.handle);
+    this.uint8In = graph.uint8Io?.inputs ?? graph.inputs.map(() => false);
+    this.uint8Out = graph.uint8Io?.outputs ?? graph.outputs.map(() => false);
+    this.inputs = graph.inputs.map((t, i) => meta(graph, t, this.uint8In[i]));
+    this.outputs = graph.outputs.map((t, i) => meta(graph, t, this.uint8Out[i]));
+    this.arenaBytes = info.arenaBytes;
+    this.persistentBytes = info.persistentBytes;
+    this.macs = graphMacs(graph);
+    this.format = format;
+    this.threads = threads;
+    this.planBytes = plan.length;
+    this.ops = graph.ops.map((op: Op, index) => ({
+      index,
+      kind: op.kind,
+      name: op.name,
+      kernel: info.kernels[index],
+      inputs: [...op.inputs],
+      outputs: [...op.outputs],
+      macs: opMacs(graph, op),
+      precision: graph.tensors[op.outputs[0]].dtype,
+    }));
+  }
+
+  /**
+   * Runs the model. inputs: one typed array per input, in order, of the input's
+   * dtype (a Node Buffer is taken as raw bytes). Resolves to one typed array per
+   * output. Runs are queued: one at a time per model, off the event loop.
+   */
+  run(inputs: ArrayBufferView[]): Promise<TypedArray[]> {
+    const raw = this.checkInputs(inputs);
+    const next = this.queue.then(async () => {
+      if (!this.handle) throw new QieError('disposed', 'the model was disposed');
+      const outs = await native.run(this.handle, raw);
+      return outs.map((b, i) => fromBytes(this.outputs[i].dtype, this.uint8Out[i] ? flip(b) : b));
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private checkInputs(inputs: ArrayBufferView[]): Uint8Array[] {
+    if (!this.handle) throw new QieError('disposed', 'the model was disposed');
+    if (!Array.isArray(inputs) || inputs.length !== this.inputs.length)
+      throw new QieError('bad_input', `expected ${this.inputs.length} input(s), got ${Array.isArray(inputs) ? inputs.length : typeof inputs}`);
+    return inputs.map((a, i) => {
+      const m = this.inputs[i];
+      const ctor = TYPED_ARRAY[m.dtype];
+      if (!ArrayBuffer.isView(a) || !(a instanceof ctor || Buffer.isBuffer(a)))
+        throw new QieError('bad_input', `input ${i} (${m.name}) must be a ${ctor.name} (or a Buffer of raw bytes)`);
+      if (a.byteLength !== m.bytes)
+        throw new QieError('bad_input', `input ${i} (${m.name}) must hold ${m.bytes} bytes for ${m.dtype} [${m.shape}], got ${a.byteLength}`);
+      const bytes = asBytes(a);
+      return this.uint8In[i] ? flip(bytes) : bytes;
+    });
+  }
+
+  /** Zeroes recurrent state (state starts at zero on load). */
+  async resetState(): Promise<void> {
+    await this.queue;
+    if (!this.handle) throw new QieError('disposed', 'the model was disposed');
+    native.resetState(this.handle);
+  }
+
+  dispose(): void {
+    if (this.handle) native.dispose(this.handle);
+    this.handle = undefined;
+  }
+}
+
+/** Loads a TFLite model from a path or its bytes. */
+export async function loadModel(source: string | Uint8Array, opts: LoadOptions = {}): Promise<Model> {
+  let bytes: Uint8Array;
+  if (typeof source === 'string') {
+    try {
+      bytes = await readFile(source);
+    } catch (e) {
+      throw new QieError('bad_input', `cannot read model ${source}: ${(e as Error).message}`);
+    }
+  } else if (source instanceof Uint8Array) {
+    bytes = source;
+  } else {
+    throw new QieError('bad_input', 'loadModel takes a path or a Uint8Array');
+  }
+  const { graph, plan, format } = compileModel(bytes);
+  return new Model(graph, plan, format, opts);
+}

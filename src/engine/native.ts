@@ -1,0 +1,90 @@
+// The TS face of the addon: the only file that loads it.
+import * as path from 'node:path';
+import { QieError, QieErrorCode } from '../errors';
+
+export interface NativeTensorInfo {
+  dtype: number;
+  shape: number[];
+  bytes: number;
+}
+
+export interface NativeInfo {
+  arenaBytes: number;
+  persistentBytes: number;
+  inputs: NativeTensorInfo[];
+  outputs: NativeTensorInfo[];
+  kernels: string[];
+}
+
+export type NativeHandle = { readonly __brand: 'qie-native-handle' };
+
+interface Addon {
+  create(plan: Uint8Array, kernels?: string): NativeHandle;
+  info(h: NativeHandle): NativeInfo;
+  run(h: NativeHandle, inputs: Uint8Array[]): Promise<Buffer[]>;
+  resetState(h: NativeHandle): void;
+  dispose(h: NativeHandle): void;
+}
+
+let addon: Addon | undefined;
+
+function load(): Addon {
+  if (addon) return addon;
+  // dist/src/engine -> project root
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const candidates = [path.join(root, 'build', 'Release', 'qie.node'), path.join(root, 'build', 'Debug', 'qie.node')];
+  let lastError: unknown;
+  for (const file of candidates) {
+    try {
+      addon = require(file) as Addon;
+      return addon;
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw new QieError('internal', `the qie native addon is not built (run npm install): ${String(lastError)}`);
+}
+
+const CODES = new Set<QieErrorCode>(['model_invalid', 'unsupported_op', 'bad_input', 'bad_option', 'disposed', 'internal']);
+
+/** Turns the addon's errors (Error with a string code) into QieError. */
+export function asQieError(e: unknown): QieError {
+  if (e instanceof QieError) return e;
+  const err = e as { code?: string; message?: string };
+  const code = (CODES.has(err?.code as QieErrorCode) ? err.code : 'internal') as QieErrorCode;
+  return new QieError(code, err?.message ?? String(e));
+}
+
+export const native = {
+  create(plan: Uint8Array, kernels?: string): NativeHandle {
+    try {
+      return load().create(plan, kernels);
+    } catch (e) {
+      throw asQieError(e);
+    }
+  },
+  info(h: NativeHandle): NativeInfo {
+    try {
+      return load().info(h);
+    } catch (e) {
+      throw asQieError(e);
+    }
+  },
+  async run(h: NativeHandle, inputs: Uint8Array[]): Promise<Buffer[]> {
+    try {
+      return await load().run(h, inputs);
+    } catch (e) {
+      throw asQieError(e);
+    }
+  },
+  resetState(h: NativeHandle): void {
+    try {
+      load().resetState(h);
+    } catch (e) {
+      throw asQieError(e);
+    }
+  },
+  dispose(h: NativeHandle): void {
+    load().dispose(h);
+  },
+};

@@ -1,0 +1,32 @@
+// File bytes -> IR -> passes -> plan: the whole model path on the TS side.
+import { QieError } from '../errors';
+import { importTflite } from './import/tflite';
+import type { Graph } from './ir';
+import { runPasses } from './passes';
+import { writePlan } from './plan';
+
+export type ModelFormat = 'tflite' | 'onnx';
+
+export function detectFormat(bytes: Uint8Array): ModelFormat {
+  if (bytes.length >= 8 && String.fromCharCode(...bytes.subarray(4, 8)) === 'TFL3') return 'tflite';
+  // an ONNX ModelProto starts with a protobuf field tag (ir_version = field 1, varint)
+  if (bytes.length >= 2 && bytes[0] === 0x08) return 'onnx';
+  throw new QieError('model_invalid', 'not a model qie reads: expected a TFLite flatbuffer (identifier TFL3) or an ONNX protobuf');
+}
+
+export interface Compiled {
+  graph: Graph;
+  plan: Uint8Array;
+  format: ModelFormat;
+}
+
+export function importModel(bytes: Uint8Array): { graph: Graph; format: ModelFormat } {
+  const format = detectFormat(bytes);
+  if (format === 'onnx') throw new QieError('unsupported_op', 'ONNX models are not supported yet by this build');
+  return { graph: runPasses(importTflite(bytes)), format };
+}
+
+export function compileModel(bytes: Uint8Array): Compiled {
+  const { graph, format } = importModel(bytes);
+  return { graph, plan: writePlan(graph), format };
+}

@@ -1,0 +1,97 @@
+// The qie command line: `run` writes the golden bytes for every shared case,
+// `inspect` reports ops, kernels, arena and MACs; bad use gives a clear error.
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { compareOutput } from './helpers/compare';
+import { listModels, loadManifest, modelDir, readCase, sharedDir } from './helpers/shared';
+
+const casePath = (model: string, caseName: string, file: string) => path.join(modelDir(model), 'golden', caseName, file);
+
+const CLI = path.resolve('dist/src/cli/qie.js');
+const qie = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+const shared = sharedDir();
+
+test('usage and unknown commands', (t) => {
+  const help = qie('--help');
+  t.is(help.status, 0);
+  t.regex(help.stdout, /qie run MODEL/);
+  const bad = qie('frobnicate');
+  t.is(bad.status, 2);
+  t.regex(bad.stderr, /unknown command/);
+});
+
+test('run refuses a missing model and a garbage file with a clear error', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qie-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const missing = qie('run', path.join(dir, 'nope.tflite'), '--in', 'x', '--out', dir);
+  t.is(missing.status, 1);
+  t.regex(missing.stderr, /bad_input: cannot read model/);
+  writeFileSync(path.join(dir, 'junk.tflite'), Buffer.from('this is not a model at all'));
+  const junk = qie('inspect', path.join(dir, 'junk.tflite'));
+  t.is(junk.status, 1);
+  t.regex(junk.stderr, /model_invalid/);
+});
+
+if (!shared) {
+  test('cli goldens (skipped)', (t) => {
+    t.log('NOTICE: ../shared is absent: CLI golden tests skipped');
+    t.pass();
+  });
+} else {
+  for (const name of listModels()) {
+    test(`qie run matches the goldens: ${name}`, (t) => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'qie-cli-'));
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+      for (const c of loadManifest(name).cases) {
+        const data = readCase(name, c.name);
+        const out = path.join(dir, c.name);
+        const r = qie('run', `${shared}/models/${name}/model.tflite`, ...data.inputs.flatMap((i) => ['--in', casePath(name, c.name, i.file)]), '--out', out);
+        t.is(r.status, 0, r.stderr);
+        data.outputs.forEach((o, k) => {
+          const got = readFileSync(path.join(out, `output_${k}.bin`));
+          t.is(compareOutput(got, o.data, o.dtype), undefined, `${name}/${c.name} output ${k}`);
+        });
+      }
+    });
+  }
+
+  test('qie run --json prints dequantized outputs', (t) => {
+    const data = readCase('person_detect', 'person_tflm_test');
+    const r = qie('run', `${shared}/models/person_detect/model.tflite`, '--in', casePath('person_detect', 'person_tflm_test', data.inputs[0].file), '--json');
+    t.is(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    t.deepEqual(report.outputs[0].data, [-113, 113]);
+    t.true(Math.abs(report.outputs[0].values[1] - 0.94140625) < 1e-6);
+  });
+
+  test('qie run refuses the wrong input size', (t) => {
+    const data = readCase('micro_speech', 'yes_1000ms');
+    const r = qie('run', `${shared}/models/person_detect/model.tflite`, '--in', casePath('micro_speech', 'yes_1000ms', data.inputs[0].file), '--json');
+    t.is(r.status, 1);
+    t.regex(r.stderr, /bad_input: input 0 .* must hold 9216 bytes/);
+  });
+
+  test('qie inspect reports kernels, arena and MACs', (t) => {
+    const r = qie('inspect', `${shared}/models/person_detect/model.tflite`, '--json');
+    t.is(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    t.is(report.macs, 7_157_888);
+    t.true(report.arenaBytes > 0 && report.arenaBytes <= loadManifest('person_detect').arena_used_bytes!);
+    t.is(report.ops.length, 31);
+    t.true(report.ops.every((o: { kernel: string }) => /__ref$|^[A-Z_]+$/.test(o.kernel)));
+    t.is(report.ops.find((o: { kind: string }) => o.kind === 'CONV_2D').kernel, 'qs8_conv2d_nhwc__ref');
+    const text = qie('inspect', `${shared}/models/person_detect/model.tflite`);
+    t.is(text.status, 0);
+    t.regex(text.stdout, /arena \d+ bytes/);
+    t.regex(text.stdout, /DEPTHWISE_CONV_2D/);
+  });
+
+  test('qie inspect counts mobilenet_v2 MACs', (t) => {
+    const r = qie('inspect', `${shared}/models/mobilenet_v2/model.tflite`, '--json');
+    t.is(r.status, 0, r.stderr);
+    t.is(JSON.parse(r.stdout).macs, 300_774_272);
+  });
+}

@@ -1,0 +1,115 @@
+// Malformed models never crash or hang the process: truncations and thousands of
+// byte-flipped variants either run or are refused with a QieError; mutated plans
+// are refused by the C runtime's validation or run safely.
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { loadModel, QieError } from '../src';
+import { compileModel } from '../src/model/compile';
+import { native } from '../src/engine/native';
+import { sharedDir } from './helpers/shared';
+
+const shared = sharedDir();
+
+// small deterministic PRNG (mulberry32) so failures reproduce
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function tryModel(bytes: Uint8Array): Promise<'ran' | 'refused'> {
+  let model;
+  try {
+    model = await loadModel(bytes);
+  } catch (e) {
+    if (e instanceof QieError) return 'refused';
+    throw e;
+  }
+  try {
+    await model.run(model.inputs.map((i) => Buffer.alloc(i.bytes)));
+    return 'ran';
+  } catch (e) {
+    if (e instanceof QieError) return 'refused';
+    throw e;
+  } finally {
+    model.dispose();
+  }
+}
+
+if (!shared) {
+  test('fuzz (skipped)', (t) => {
+    t.log('NOTICE: ../shared is absent: fuzz tests skipped');
+    t.pass();
+  });
+} else {
+  const original = readFileSync(`${shared}/models/person_detect/model.tflite`);
+
+  test('truncated person_detect files are refused', async (t) => {
+    const lengths = [0, 1, 4, 8, 16, 100, 1000, 5000, 50_000, 150_000, original.length - 100, original.length - 1];
+    for (const n of lengths) t.is(await tryModel(original.subarray(0, n)), 'refused', `truncated to ${n}`);
+  });
+
+  test('2,000 byte-flipped variants of person_detect run or are refused', async (t) => {
+    const random = rng(20261128);
+    const counts = { ran: 0, refused: 0 };
+    // half the mutations hit the flatbuffer's tables (the first and last few KB hold
+    // offsets, shapes and indices); the rest anywhere
+    const tail = 8192;
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Buffer.from(original);
+      const flips = 1 + Math.floor(random() * 4);
+      for (let k = 0; k < flips; k++) {
+        const structural = random() < 0.5;
+        const at = structural
+          ? random() < 0.5
+            ? Math.floor(random() * 2048)
+            : bytes.length - 1 - Math.floor(random() * tail)
+          : Math.floor(random() * bytes.length);
+        bytes[at] = random() < 0.5 ? bytes[at] ^ (1 << Math.floor(random() * 8)) : Math.floor(random() * 256);
+      }
+      counts[await tryModel(bytes)]++;
+    }
+    t.log(`2000 variants: ${counts.ran} ran, ${counts.refused} refused`);
+    t.is(counts.ran + counts.refused, 2000);
+    t.true(counts.refused > 0);
+  });
+
+  test('mutated plans are validated by the C runtime', async (t) => {
+    const { plan } = compileModel(original);
+    const random = rng(7);
+    // mutate the tables (header, tensors, ops, indices, quant params), not the weights
+    const tablesEnd = new DataView(plan.buffer, plan.byteOffset).getUint32(16 * 4, true); // blob offset
+    const counts = { ran: 0, refused: 0 };
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Uint8Array.from(plan);
+      const flips = 1 + Math.floor(random() * 3);
+      for (let k = 0; k < flips; k++) {
+        const at = Math.floor(random() * tablesEnd);
+        bytes[at] = random() < 0.7 ? bytes[at] ^ (1 << Math.floor(random() * 8)) : Math.floor(random() * 256);
+      }
+      let handle;
+      try {
+        handle = native.create(bytes);
+      } catch (e) {
+        t.true(e instanceof QieError && ['model_invalid', 'unsupported_op', 'bad_option'].includes(e.code), String(e));
+        counts.refused++;
+        continue;
+      }
+      try {
+        const info = native.info(handle);
+        await native.run(handle, info.inputs.map((x) => new Uint8Array(x.bytes)));
+        counts.ran++;
+      } catch (e) {
+        t.true(e instanceof QieError, String(e));
+        counts.refused++;
+      } finally {
+        native.dispose(handle);
+      }
+    }
+    t.log(`2000 mutated plans: ${counts.ran} ran, ${counts.refused} refused`);
+    t.true(counts.refused > 1000);
+  });
+}
