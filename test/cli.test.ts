@@ -11,7 +11,7 @@ import { listModels, loadManifest, modelDir, readCase, sharedDir } from './helpe
 const casePath = (model: string, caseName: string, file: string) => path.join(modelDir(model), 'golden', caseName, file);
 
 const CLI = path.resolve('dist/src/cli/qie.js');
-const qie = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+const qie = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
 const shared = sharedDir();
 
 test('usage and unknown commands', (t) => {

@@ -75,6 +75,7 @@ export class Model {
   readonly threads: number;
   readonly planBytes: number;
   private handle: NativeHandle | undefined;
+  private disposed = false;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly uint8In: boolean[];
   private readonly uint8Out: boolean[];
@@ -128,7 +129,7 @@ export class Model {
   }
 
   private checkInputs(inputs: ArrayBufferView[]): Uint8Array[] {
-    if (!this.handle) throw new QieError('disposed', 'the model was disposed');
+    if (this.disposed) throw new QieError('disposed', 'the model was disposed');
     if (!Array.isArray(inputs) || inputs.length !== this.inputs.length)
       throw new QieError('bad_input', `expected ${this.inputs.length} input(s), got ${Array.isArray(inputs) ? inputs.length : typeof inputs}`);
     return inputs.map((a, i) => {
@@ -144,15 +145,23 @@ export class Model {
   }
 
   /** Zeroes recurrent state (state starts at zero on load). */
-  async resetState(): Promise<void> {
-    await this.queue;
-    if (!this.handle) throw new QieError('disposed', 'the model was disposed');
-    native.resetState(this.handle);
+  resetState(): Promise<void> {
+    if (this.disposed) return Promise.reject(new QieError('disposed', 'the model was disposed'));
+    const next = this.queue.then(() => {
+      if (this.handle) native.resetState(this.handle);
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
+  /** Refuses new runs at once; runs already queued finish, then the memory is freed. */
   dispose(): void {
-    if (this.handle) native.dispose(this.handle);
-    this.handle = undefined;
+    if (this.disposed) return;
+    this.disposed = true;
+    this.queue = this.queue.then(() => {
+      if (this.handle) native.dispose(this.handle);
+      this.handle = undefined;
+    });
   }
 }
 

@@ -4,8 +4,9 @@
 export function compareOutput(got: Uint8Array, want: Uint8Array, dtype: string): string | undefined {
   if (got.length !== want.length) return `${got.length} bytes, expected ${want.length}`;
   if (dtype === 'float32') {
-    const g = new Float32Array(got.slice().buffer);
-    const w = new Float32Array(want.slice().buffer);
+    // copy first: a Node Buffer may be a view into a shared pool at any offset
+    const g = new Float32Array(new Uint8Array(got).buffer);
+    const w = new Float32Array(new Uint8Array(want).buffer);
     let bad = 0;
     let worst = 0;
     for (let i = 0; i < g.length; i++) {
