@@ -25,15 +25,20 @@ typedef struct {
   int32_t pad_top, pad_left;
 } qie_conv_geom;
 
-/* int8 activations, int8 weights, int32 bias (optional). Output channel c is
- * requantized with multiplier[c], shift[c] (one entry per output channel even
- * for per-tensor weights). */
+/* How an int8 conv-family kernel turns int32 accumulators into int8: output
+ * channel c is requantized with multiplier[c], shift[c] (one entry per output
+ * channel even for per-tensor weights), offset by output_zp and clamped. */
 typedef struct {
-  qie_conv_geom g;
   int32_t input_zp, filter_zp, output_zp;
   const int32_t* multiplier;
   const int32_t* shift;
   int32_t act_min, act_max;
+} qie_qs8_requant;
+
+/* int8 activations, int8 weights, int32 bias (optional). */
+typedef struct {
+  qie_conv_geom g;
+  qie_qs8_requant rq;
 } qie_qs8_conv_params;
 
 typedef struct {
@@ -49,10 +54,7 @@ typedef void (*qie_f32_conv_fn)(const qie_f32_conv_params* p, const float* input
 /* Fully connected: input [batches, depth], weights [units, depth], output [batches, units]. */
 typedef struct {
   int32_t batches, depth, units;
-  int32_t input_zp, filter_zp, output_zp;
-  const int32_t* multiplier; /* units entries */
-  const int32_t* shift;
-  int32_t act_min, act_max;
+  qie_qs8_requant rq; /* units channels */
 } qie_qs8_fc_params;
 
 typedef struct {

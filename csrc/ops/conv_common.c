@@ -149,3 +149,24 @@ qie_status qie_conv_act_range_f(qie_ctx* ctx, const qie_op* op, int32_t activati
                     qie_conv_label(op), activation);
   return QIE_OK;
 }
+
+qie_status qie_conv_prepare_requant(qie_ctx* ctx, const qie_op* op, const qie_tensor* in,
+                                    const qie_tensor* w, const qie_tensor* bias,
+                                    const qie_tensor* out, int32_t channels, int w_axis,
+                                    int32_t activation, qie_qs8_requant* rq) {
+  qie_status st;
+  if ((st = qie_conv_check_bias(ctx, op, bias, QIE_DT_INT32, channels)) != QIE_OK) return st;
+  if ((st = qie_conv_check_act_quant(ctx, op, in, "input", -128, 127)) != QIE_OK) return st;
+  if ((st = qie_conv_check_act_quant(ctx, op, out, "output", -128, 127)) != QIE_OK) return st;
+  if ((st = qie_conv_check_filter_quant(ctx, op, w, channels, w_axis, &rq->filter_zp)) != QIE_OK)
+    return st;
+  int32_t* mult = qie_persist_alloc(ctx, 2 * (size_t)channels * sizeof(int32_t));
+  if (!mult) return QIE_ERR_NO_MEMORY;
+  int32_t* shift = mult + channels;
+  if ((st = qie_conv_multipliers(ctx, op, in, w, out, channels, mult, shift)) != QIE_OK) return st;
+  rq->multiplier = mult;
+  rq->shift = shift;
+  rq->input_zp = in->zero_points[0];
+  rq->output_zp = out->zero_points[0];
+  return qie_conv_act_range_q(ctx, op, activation, out, -128, 127, &rq->act_min, &rq->act_max);
+}

@@ -49,4 +49,13 @@ qie_status qie_conv_act_range_q(qie_ctx* ctx, const qie_op* op, int32_t activati
 qie_status qie_conv_act_range_f(qie_ctx* ctx, const qie_op* op, int32_t activation,
                                 float* act_min, float* act_max);
 
+/* The int8 half of every conv-family prepare: checks the int32 bias, the input and
+ * output quantization and the weights' (per channel along w_axis), then fills rq
+ * with zero points, per-channel multipliers/shifts (persistent memory) and the
+ * fused activation's bounds. */
+qie_status qie_conv_prepare_requant(qie_ctx* ctx, const qie_op* op, const qie_tensor* in,
+                                    const qie_tensor* w, const qie_tensor* bias,
+                                    const qie_tensor* out, int32_t channels, int w_axis,
+                                    int32_t activation, qie_qs8_requant* rq);
+
 #endif

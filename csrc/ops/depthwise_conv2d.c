@@ -87,25 +87,10 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     return QIE_OK;
   }
 
-  if ((st = qie_conv_check_bias(ctx, op, bias, QIE_DT_INT32, g.out_c)) != QIE_OK) return st;
-  if ((st = qie_conv_check_act_quant(ctx, op, in, "input", -128, 127)) != QIE_OK) return st;
-  if ((st = qie_conv_check_act_quant(ctx, op, out, "output", -128, 127)) != QIE_OK) return st;
-  int32_t wzp = 0;
-  if ((st = qie_conv_check_filter_quant(ctx, op, w, g.out_c, 3, &wzp)) != QIE_OK) return st;
-  const size_t n = (size_t)g.out_c;
-  dwconv_data* d = qie_persist_alloc(ctx, sizeof *d + 2 * n * sizeof(int32_t));
+  dwconv_data* d = qie_persist_alloc(ctx, sizeof *d);
   if (!d) return QIE_ERR_NO_MEMORY;
-  int32_t* mult = (int32_t*)(d + 1);
-  int32_t* shift = mult + n;
-  if ((st = qie_conv_multipliers(ctx, op, in, w, out, g.out_c, mult, shift)) != QIE_OK) return st;
   d->q.g = g;
-  d->q.input_zp = in->zero_points[0];
-  d->q.filter_zp = wzp;
-  d->q.output_zp = out->zero_points[0];
-  d->q.multiplier = mult;
-  d->q.shift = shift;
-  if ((st = qie_conv_act_range_q(ctx, op, act, out, -128, 127, &d->q.act_min, &d->q.act_max)) !=
-      QIE_OK)
+  if ((st = qie_conv_prepare_requant(ctx, op, in, w, bias, out, g.out_c, 3, act, &d->q.rq)) != QIE_OK)
     return st;
   d->qs8 = kt->qs8_dwconv2d;
   op->data = d;

@@ -1,5 +1,5 @@
 /* Every op the runtime knows, looked up by plan op code. Each op file defines one
- * qie_op_impl; the references are weak so a missing op reads as unsupported. */
+ * qie_op_impl named qie_op_<name>. */
 #include <stddef.h>
 
 #include "../runtime/runtime.h"
@@ -14,13 +14,13 @@
   X(shape) X(strided_slice) X(resize_nearest_neighbor)         \
   X(quantize) X(dequantize) X(svdf) X(unidirectional_sequence_lstm)
 
-#define QIE_DECLARE(n) extern const qie_op_impl qie_op_##n __attribute__((weak));
+#define QIE_DECLARE(n) extern const qie_op_impl qie_op_##n;
 QIE_OPS(QIE_DECLARE)
 #undef QIE_DECLARE
 
 const qie_op_impl* qie_find_op(uint16_t code) {
 #define QIE_MATCH(n) \
-  if (&qie_op_##n != NULL && qie_op_##n.code == code) return &qie_op_##n;
+  if (qie_op_##n.code == code) return &qie_op_##n;
   QIE_OPS(QIE_MATCH)
 #undef QIE_MATCH
   return NULL;

@@ -37,7 +37,7 @@ static void test_qs8_conv_valid(void) {
   s[0] = sh;
   CHECK_EQ_INT(m[0], 1 << 30);
   CHECK_EQ_INT(s[0], -1);
-  qie_qs8_conv_params p = {geom(3, 3, 1, 2, 2, 1, 2, 2), 1, 0, -5, m, s, -128, 127};
+  qie_qs8_conv_params p = {geom(3, 3, 1, 2, 2, 1, 2, 2), {1, 0, -5, m, s, -128, 127}};
   const int8_t in[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   const int8_t w[4] = {1, 2, 3, 4};
   const int32_t bias[1] = {3};
@@ -48,8 +48,8 @@ static void test_qs8_conv_valid(void) {
   CHECK_EQ_INT(out[2], 10);
   CHECK_EQ_INT(out[3], 13);
   /* activation bounds clamp after the zero point */
-  p.act_min = 4;
-  p.act_max = 12;
+  p.rq.act_min = 4;
+  p.rq.act_max = 12;
   qie_qs8_conv2d_nhwc__ref(&p, in, w, bias, out);
   CHECK_EQ_INT(out[0], 4);
   CHECK_EQ_INT(out[3], 12);
@@ -66,7 +66,7 @@ static void test_qs8_conv_padding(void) {
   s[0] = sh;
   qie_conv_geom g = geom(2, 2, 1, 2, 2, 1, 3, 3);
   g.pad_top = g.pad_left = 1;
-  qie_qs8_conv_params p = {g, 3, 0, 0, m, s, -128, 127};
+  qie_qs8_conv_params p = {g, {3, 0, 0, m, s, -128, 127}};
   const int8_t in[4] = {1, 2, 3, 4};
   const int8_t w[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   int8_t out[4];
@@ -85,13 +85,13 @@ static void test_qs8_conv_saturation(void) {
   int sh;
   qie_quantize_multiplier(0.25, &m[0], &sh);
   s[0] = sh;
-  qie_qs8_conv_params p = {geom(2, 2, 1, 1, 1, 1, 2, 2), -128, -128, 0, m, s, -128, 127};
+  qie_qs8_conv_params p = {geom(2, 2, 1, 1, 1, 1, 2, 2), {-128, -128, 0, m, s, -128, 127}};
   const int8_t in[4] = {127, 127, 127, 127};
   int8_t w[4] = {127, 127, 127, 127};
   int8_t out[1];
   qie_qs8_conv2d_nhwc__ref(&p, in, w, NULL, out);
   CHECK_EQ_INT(out[0], 127);
-  p.filter_zp = 127;
+  p.rq.filter_zp = 127;
   memset(w, 0x80, sizeof w);
   qie_qs8_conv2d_nhwc__ref(&p, in, w, NULL, out);
   CHECK_EQ_INT(out[0], -128);
@@ -106,7 +106,7 @@ static void test_qs8_conv_channels(void) {
   qie_quantize_multiplier(1.0, &m[0], &sh);
   s[0] = s[1] = sh;
   m[1] = m[0];
-  qie_qs8_conv_params p = {geom(1, 2, 2, 1, 2, 2, 1, 1), 0, 0, 0, m, s, -128, 127};
+  qie_qs8_conv_params p = {geom(1, 2, 2, 1, 2, 2, 1, 1), {0, 0, 0, m, s, -128, 127}};
   const int8_t in[4] = {1, 2, 3, 4};
   const int8_t w[4] = {1, 1, 2, -1};
   int8_t out[4];
@@ -167,7 +167,7 @@ static void test_qs8_depthwise(void) {
   qie_conv_geom g = geom(2, 2, 2, 1, 1, 4, 2, 2);
   g.filter_in_c = 1;
   g.depth_multiplier = 2;
-  qie_qs8_conv_params p = {g, 0, 0, 1, m, s, -128, 127};
+  qie_qs8_conv_params p = {g, {0, 0, 1, m, s, -128, 127}};
   const int8_t in[8] = {1, -1, 2, -2, 3, -3, 4, -4};
   const int8_t w[16] = {1, 1, 1, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, -1, 4, 1};
   const int32_t bias[4] = {0, 1, 2, 3};

@@ -26,7 +26,7 @@ static void test_qs8_fc(void) {
   qie_quantize_multiplier(0.25, &m[0], &sh);
   m[1] = m[0];
   s[0] = s[1] = sh;
-  qie_qs8_fc_params p = {1, 3, 2, 2, 1, -3, m, s, -128, 127};
+  qie_qs8_fc_params p = {1, 3, 2, {2, 1, -3, m, s, -128, 127}};
   const int8_t in[3] = {10, -3, 7};
   const int8_t w[6] = {2, 1, 0, -1, 3, 2};
   const int32_t bias[2] = {2, -1};
@@ -35,13 +35,13 @@ static void test_qs8_fc(void) {
   CHECK_EQ_INT(out[0], -1);
   CHECK_EQ_INT(out[1], -9);
   /* RELU: lower bound = output zp */
-  p.act_min = -3;
+  p.rq.act_min = -3;
   qie_qs8_fc__ref(&p, in, w, bias, out);
   CHECK_EQ_INT(out[0], -1);
   CHECK_EQ_INT(out[1], -3);
   /* no bias: 3 -> srdhm 1.5 -> 2 -> 1; -21 -> srdhm -10.5 -> -10 (srdhm's negative
    * tie goes toward zero) -> -5 */
-  p.act_min = -128;
+  p.rq.act_min = -128;
   qie_qs8_fc__ref(&p, in, w, NULL, out);
   CHECK_EQ_INT(out[0], 1 - 3);
   CHECK_EQ_INT(out[1], -5 - 3);
@@ -54,7 +54,7 @@ static void test_qs8_fc_batches_saturate(void) {
   int sh;
   qie_quantize_multiplier(0.25, &m[0], &sh);
   s[0] = sh;
-  qie_qs8_fc_params p = {2, 3, 1, -128, -128, 5, m, s, -128, 127};
+  qie_qs8_fc_params p = {2, 3, 1, {-128, -128, 5, m, s, -128, 127}};
   const int8_t in[6] = {127, 127, 127, -128, -128, -128};
   const int8_t w[3] = {127, 127, 127};
   int8_t out[2];
@@ -62,7 +62,7 @@ static void test_qs8_fc_batches_saturate(void) {
   CHECK_EQ_INT(out[0], 127);
   CHECK_EQ_INT(out[1], 5);
   const int8_t wn[3] = {-128, -128, -128};
-  p.filter_zp = 127;
+  p.rq.filter_zp = 127;
   qie_qs8_fc__ref(&p, in, wn, NULL, out);
   CHECK_EQ_INT(out[0], -128);
 }

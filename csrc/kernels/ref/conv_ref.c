@@ -27,12 +27,12 @@ void qie_qs8_conv2d_nhwc__ref(const qie_qs8_conv_params* p, const int8_t* input,
               const int8_t* x = input + (((size_t)b * g->in_h + iy) * g->in_w + ix) * g->in_c + ic0;
               const int8_t* w = filter + (((size_t)oc * g->k_h + ky) * g->k_w + kx) * g->filter_in_c;
               for (int32_t ic = 0; ic < g->filter_in_c; ++ic)
-                acc += (uint32_t)((x[ic] - p->input_zp) * (w[ic] - p->filter_zp));
+                acc += (uint32_t)((x[ic] - p->rq.input_zp) * (w[ic] - p->rq.filter_zp));
             }
           }
           if (bias) acc += (uint32_t)bias[oc];
-          *out++ = qie_requant_to_i8((int32_t)acc, p->multiplier[oc], p->shift[oc], p->output_zp,
-                                     p->act_min, p->act_max);
+          *out++ = qie_requant_to_i8((int32_t)acc, p->rq.multiplier[oc], p->rq.shift[oc], p->rq.output_zp,
+                                     p->rq.act_min, p->rq.act_max);
         }
       }
     }

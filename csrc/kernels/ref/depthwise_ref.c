@@ -24,12 +24,12 @@ void qie_qs8_dwconv2d_nhwc__ref(const qie_qs8_conv_params* p, const int8_t* inpu
                 if (ix < 0 || ix >= g->in_w) continue;
                 const int32_t x = input[(((size_t)b * g->in_h + iy) * g->in_w + ix) * g->in_c + ic];
                 const int32_t w = filter[((size_t)ky * g->k_w + kx) * g->out_c + oc];
-                acc += (uint32_t)((x - p->input_zp) * (w - p->filter_zp));
+                acc += (uint32_t)((x - p->rq.input_zp) * (w - p->rq.filter_zp));
               }
             }
             if (bias) acc += (uint32_t)bias[oc];
-            out[oc] = qie_requant_to_i8((int32_t)acc, p->multiplier[oc], p->shift[oc],
-                                        p->output_zp, p->act_min, p->act_max);
+            out[oc] = qie_requant_to_i8((int32_t)acc, p->rq.multiplier[oc], p->rq.shift[oc],
+                                        p->rq.output_zp, p->rq.act_min, p->rq.act_max);
           }
         }
       }

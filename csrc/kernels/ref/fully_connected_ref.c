@@ -11,10 +11,10 @@ void qie_qs8_fc__ref(const qie_qs8_fc_params* p, const int8_t* input, const int8
       const int8_t* w = weights + (size_t)u * p->depth;
       uint32_t acc = 0; /* wraps rather than overflowing on absurd plans */
       for (int32_t d = 0; d < p->depth; ++d)
-        acc += (uint32_t)((x[d] - p->input_zp) * (w[d] - p->filter_zp));
+        acc += (uint32_t)((x[d] - p->rq.input_zp) * (w[d] - p->rq.filter_zp));
       if (bias) acc += (uint32_t)bias[u];
-      out[u] = qie_requant_to_i8((int32_t)acc, p->multiplier[u], p->shift[u], p->output_zp,
-                                 p->act_min, p->act_max);
+      out[u] = qie_requant_to_i8((int32_t)acc, p->rq.multiplier[u], p->rq.shift[u], p->rq.output_zp,
+                                 p->rq.act_min, p->rq.act_max);
     }
   }
 }
