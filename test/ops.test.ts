@@ -476,6 +476,20 @@ test('STRIDED_SLICE: shrink_axis_mask (negative begin, and down to a scalar)', a
   t.deepEqual(one, [6]);
 });
 
+test('STRIDED_SLICE: offset (end relative to begin), ellipsis_mask, new_axis_mask', async (t) => {
+  // offset: end = begin + end -> begin 1, end 3 -> 1:4 -> [11, 12, 13]
+  const [off] = await oneOp(slice([6], [1], [3], [1], [3], { offset: 1 }), [I8(range(6, 10))]);
+  t.deepEqual(off, [11, 12, 13]);
+  // x [2, 3, 4] = 0..23; ellipsis at entry 0 covers dims 0 and 1, entry 1 slices dim 2 as 1:3
+  // (x[..., 1:3]) -> shape [2, 3, 2]
+  const x = range(24);
+  const [ell] = await oneOp(slice([2, 3, 4], [0, 1], [0, 3], [1, 1], [2, 3, 2], { ellipsisMask: 1 }), [I8(x)]);
+  t.deepEqual(ell, range(6).flatMap((r) => [x[r * 4 + 1], x[r * 4 + 2]]));
+  // new axis at entry 0 (x[newaxis, 0:2] of a [3] vector) -> shape [1, 2]
+  const [na] = await oneOp(slice([3], [0, 0], [0, 2], [1, 1], [1, 2], { newAxisMask: 1 }), [I8([7, 8, 9])]);
+  t.deepEqual(na, [7, 8]);
+});
+
 test('RESIZE_NEAREST_NEIGHBOR: default, align_corners, half_pixel_centers', async (t) => {
   // input [1, 2, 3, 1] = rows [1 2 3], [4 5 6]; output [1, 3, 5, 1].
   // default: scale in/out; src = floor(x * scale): cols 3/5 -> floor(0, .6, 1.2, 1.8, 2.4) = 0 0 1 1 2,
@@ -527,6 +541,57 @@ test('PAD int8 pads with the zero point; PADV2 with its constant; int64 paddings
   t.deepEqual(v2, [-100, -100, -100, 1, 2, -100, 3, 4, -100]);
   const [vf] = await oneOp({ op: 'PADV2', ins: [ft([2]), it32([1, 2], [2, 1]), ft([], [9.5])], outs: [ft([5])] }, [F32([1, 2])]);
   t.deepEqual(vf, [9.5, 9.5, 1, 2, 9.5]);
+});
+
+test('AVERAGE_POOL_2D / MAX_POOL_2D: SAME stride 2 (window clipped at the edge), fused activation', async (t) => {
+  // input 3x3 (1 channel), 2x2 window, SAME stride 2: out 2x2, total pad (2-1)*2 + 2 - 3 = 1 -> 0 before,
+  // 1 after; windows: rows {0,1},{2}; cols {0,1},{2} -> counts 4, 2, 2, 1 (padding not counted).
+  // int8 (in = out quantization): average of raw values, rounded half away from zero.
+  const x = [10, -20, 31, 4, 5, -7, -100, 51, 9];
+  const wins = [
+    [0, 1, 3, 4],
+    [2, 5],
+    [6, 7],
+    [8],
+  ];
+  const avg = (w: number[]) => {
+    const s = w.reduce((a, k) => a + x[k], 0);
+    return s > 0 ? Math.trunc((s + Math.trunc(w.length / 2)) / w.length) : Math.trunc((s - Math.trunc(w.length / 2)) / w.length);
+  };
+  // by hand: (10 - 20 + 4 + 5) / 4 = -0.25 -> 0; (31 - 7) / 2 = 12; (-100 + 51) / 2 = -24.5 -> -25; 9
+  t.deepEqual(wins.map(avg), [0, 12, -25, 9]);
+  const opts = { padding: 'SAME', strideH: 2, strideW: 2, filterH: 2, filterW: 2 };
+  const T = (shape: number[]) => q8(shape, 0.1, -5);
+  const [a8] = await oneOp({ op: 'AVERAGE_POOL_2D', ins: [T([1, 3, 3, 1])], outs: [T([1, 2, 2, 1])], options: opts }, [I8(x)]);
+  t.deepEqual(a8, [0, 12, -25, 9]);
+  // RELU on the int8 output: lower bound zp + 0 = -5
+  const [a8r] = await oneOp({ op: 'AVERAGE_POOL_2D', ins: [T([1, 3, 3, 1])], outs: [T([1, 2, 2, 1])], options: { ...opts, activation: 'RELU' } }, [I8(x)]);
+  t.deepEqual(a8r, [0, 12, -5, 9]);
+  const [m8] = await oneOp({ op: 'MAX_POOL_2D', ins: [T([1, 3, 3, 1])], outs: [T([1, 2, 2, 1])], options: opts }, [I8(x)]);
+  t.deepEqual(m8, [10, 31, 51, 9]);
+  // float with RELU_N1_TO_1 on the max; RELU6 on the average
+  const xf = x.map((v) => v / 16);
+  const [mf] = await oneOp({ op: 'MAX_POOL_2D', ins: [ft([1, 3, 3, 1])], outs: [ft([1, 2, 2, 1])], options: { ...opts, activation: 'RELU_N1_TO_1' } }, [F32(xf)]);
+  t.deepEqual(mf, [10 / 16, 1, 1, 9 / 16]);
+  const [af] = await oneOp({ op: 'AVERAGE_POOL_2D', ins: [ft([1, 3, 3, 1])], outs: [ft([1, 2, 2, 1])], options: { ...opts, activation: 'RELU6' } }, [F32(xf)]);
+  t.deepEqual(af, fr([0, 24 / 32, 0, 9 / 16]));
+});
+
+test('MEAN float32 over H, W with and without keep_dims', async (t) => {
+  const x = range(12).map((v) => v * 0.5); // [1, 2, 2, 3]
+  const want = [0, 1, 2].map((c) => [0, 1, 2, 3].reduce((a, p) => a + x[p * 3 + c], 0) / 4);
+  const [keep] = await oneOp({ op: 'MEAN', ins: [ft([1, 2, 2, 3]), it32([2], [1, 2])], outs: [ft([1, 1, 1, 3])], options: { keepDims: true } }, [F32(x)]);
+  t.deepEqual(keep, want);
+  const [flat] = await oneOp({ op: 'MEAN', ins: [ft([1, 2, 2, 3]), it32([2], [1, 2])], outs: [ft([1, 3])], options: { keepDims: false } }, [F32(x)]);
+  t.deepEqual(flat, want);
+});
+
+test('TRANSPOSE int8 NHWC -> NCHW', async (t) => {
+  const x = range(24, -12); // [1, 2, 3, 4]
+  const [out] = await oneOp({ op: 'TRANSPOSE', ins: [q8([1, 2, 3, 4], 1, 0), it32([4], [0, 3, 1, 2])], outs: [q8([1, 4, 2, 3], 1, 0)] }, [I8(x)]);
+  const want: number[] = [];
+  for (let c = 0; c < 4; c++) for (let h = 0; h < 2; h++) for (let w = 0; w < 3; w++) want.push(x[(h * 3 + w) * 4 + c]);
+  t.deepEqual(out, want);
 });
 
 // =====================================================================================
@@ -907,6 +972,69 @@ test('UNIDIRECTIONAL_SEQUENCE_LSTM float32: one step by hand, then two steps and
   t.true(maxAbsDiff(o3 as Float32Array, expect[0]) < 1e-5, 'resetState zeroes h and c');
 });
 
+test('SVDF float32 rank 2: two filters per unit are summed', async (t) => {
+  // 4 filters, rank 2 -> 2 units; unit u sums filters 2u and 2u + 1. memory 2, no bias, no activation.
+  const wf = [1, 0, 0, 1, 1, 1, 0.5, -1]; // [4, 2]
+  const wt = [1, 0.5, 2, 1, -1, 1, 0.25, 0.5]; // [4, 2]
+  const spec = oneOpModel({
+    op: 'SVDF',
+    ins: [ft([1, 2]), ft([4, 2], wf), ft([4, 2], wt), null, { ...ft([1, 8]), variable: true }],
+    outs: [ft([1, 2])],
+    options: { rank: 2 },
+  });
+  const xs = [
+    [2, 4],
+    [-1, 3],
+  ];
+  const mem = [0, 1, 2, 3].map(() => [0, 0]);
+  const want = xs.map((x) => {
+    const filt = [0, 1, 2, 3].map((f) => {
+      mem[f].shift();
+      mem[f].push(wf[f * 2] * x[0] + wf[f * 2 + 1] * x[1]);
+      return mem[f][0] * wt[f * 2] + mem[f][1] * wt[f * 2 + 1];
+    });
+    return [filt[0] + filt[1], filt[2] + filt[3]];
+  });
+  // by hand, run 1: features [2, 4, 6, -3] in the newest slot -> filters [1, 4, 6, -1.5] -> [5, 4.5]
+  t.deepEqual(want[0], [5, 4.5]);
+  const m = await load(spec);
+  t.teardown(() => m.dispose());
+  for (let k = 0; k < xs.length; k++) t.deepEqual(Array.from((await m.run([F32(xs[k])]))[0] as Float32Array), want[k], `run ${k}`);
+});
+
+test('UNIDIRECTIONAL_SEQUENCE_LSTM float32 time major, batch 2: rows are independent sequences', async (t) => {
+  const rnd = (n: number, seed: number) => ints(n, -4, 4, seed).map((v) => v / 4);
+  const W = [0, 1, 2, 3].map((g) => [rnd(3, 10 + g), rnd(3, 20 + g)]); // [state 2, input 3]
+  const R = [0, 1, 2, 3].map((g) => [rnd(2, 30 + g), rnd(2, 40 + g)]);
+  const B = [0, 1, 2, 3].map((g) => rnd(2, 50 + g));
+  const ins = [
+    ft([3, 2, 3]), // [time, batch, input]
+    ...W.map((m) => ft([2, 3], m.flat())),
+    ...R.map((m) => ft([2, 2], m.flat())),
+    null,
+    null,
+    null,
+    ...B.map((b) => ft([2], b)),
+    null,
+    null,
+    { ...ft([2, 2]), variable: true },
+    { ...ft([2, 2]), variable: true },
+  ]; // 20 inputs: the importer pads to 24
+  const x = rnd(18, 99);
+  const [out] = await oneOp({ op: 'UNIDIRECTIONAL_SEQUENCE_LSTM', ins, outs: [ft([3, 2, 2])], options: { activation: 'TANH', timeMajor: true } }, [F32(x)]);
+  const want = new Array(12).fill(0);
+  for (let b = 0; b < 2; b++) {
+    let h = [0, 0];
+    let c = [0, 0];
+    for (let s = 0; s < 3; s++) {
+      ({ h, c } = lstmStep(x.slice((s * 2 + b) * 3, (s * 2 + b) * 3 + 3), h, c, W, R, B));
+      want[(s * 2 + b) * 2] = h[0];
+      want[(s * 2 + b) * 2 + 1] = h[1];
+    }
+  }
+  t.true(maxAbsDiff(out, want) < 1e-5, `got ${out} want ${want}`);
+});
+
 // =====================================================================================
 // Whole-model behaviour: legacy uint8, multiple inputs/outputs
 // =====================================================================================
@@ -944,6 +1072,30 @@ test('legacy uint8 model (zero point 128) runs as int8: Uint8Array in and out, s
   t.deepEqual(Array.from(u as Uint8Array), want);
   // by hand: a = 128 (real 0) + b = 130 (real 0) -> 0 -> zp 120
   t.is(u[1], 120);
+});
+
+test('legacy uint8 QUANTIZE (uint8 -> int8) and DEQUANTIZE (uint8 -> float)', async (t) => {
+  // uint8 zp 128 -> int8 zp 0, same scale: q - 128 exactly
+  const a = [0, 1, 127, 128, 129, 255];
+  const [q] = await oneOp({ op: 'QUANTIZE', ins: [qt('uint8', [6], 0.5, 128)], outs: [q8([6], 0.5, 0)] }, [Uint8Array.from(a)]);
+  t.deepEqual(q, a.map((v) => v - 128));
+  const [d] = await oneOp({ op: 'DEQUANTIZE', ins: [qt('uint8', [6], 0.25, 100)], outs: [ft([6])] }, [Uint8Array.from(a)]);
+  t.deepEqual(d, a.map((v) => (v - 100) * 0.25));
+  // float -> uint8 output: zp + round(x / scale) in 0..255
+  const [u] = await oneOp({ op: 'QUANTIZE', ins: [ft([4])], outs: [qt('uint8', [4], 0.5, 128)] }, [F32([0, -0.25, 100, -100])]);
+  t.deepEqual(u, [128, 127, 255, 0]);
+});
+
+test('ADD int8 broadcasting at rank 6', async (t) => {
+  const A = { scale: 0.1, zp: 0 };
+  const O = { scale: 0.2, zp: 0 };
+  const aShape = [2, 1, 2, 1, 2, 1];
+  const bShape = [1, 3, 1, 2, 1, 2];
+  const a = ints(size(aShape), -100, 100, 7);
+  const b = ints(size(bShape), -100, 100, 8);
+  const want = broadcast2(aShape, a, bShape, b, (x, y) => addSubQ(x, y, A, A, O, false, Q8));
+  const [out] = await oneOp({ op: 'ADD', ins: [q8(aShape, A.scale, 0), q8(bShape, A.scale, 0)], outs: [q8(want.shape, O.scale, 0)] }, [I8(a), I8(b)]);
+  t.deepEqual(out, want.data);
 });
 
 test('multiple inputs and outputs keep the model order', async (t) => {
