@@ -343,6 +343,50 @@ test('TANH int8: within 1 of the real function, exact at derived points', async 
   t.is(out2[-20 + 128], 0);
 });
 
+test('HARD_SWISH / LOGISTIC / TANH int8 over many quantizations (every fixed-point branch): within 1', async (t) => {
+  // HARD_SWISH's reluish exponent is > 0 for input scale 0.5 and 0.05, 0 for 0.01, < 0 for 0.002
+  for (const [sIn, zIn, sOut, zOut] of [
+    [0.5, 0, 0.5, 0],
+    [0.05, 20, 0.02, -100],
+    [0.01, -3, 0.005, -50],
+    [0.002, 0, 0.001, 0],
+    [0.1, -128, 0.2, -128],
+  ]) {
+    const [out] = await oneOp(unary('HARD_SWISH', q8([256], sIn, zIn), q8([256], sOut, zOut)), [I8(ALL_INT8)]);
+    const want = ALL_INT8.map((x) => quantizeF(hardSwish(sIn * (x - zIn)), sOut, zOut));
+    t.true(maxAbsDiff(out, want) <= 1, `HARD_SWISH in ${sIn}/${zIn} out ${sOut}/${zOut}: worst ${maxAbsDiff(out, want)}`);
+  }
+  for (const [sIn, zIn] of [
+    [0.5, 0],
+    [0.2, -50],
+    [0.01, 10],
+    [0.001, 0],
+    [1 / 128, -128],
+  ]) {
+    const [lo] = await oneOp(unary('LOGISTIC', q8([256], sIn, zIn), q8([256], 1 / 256, -128)), [I8(ALL_INT8)]);
+    const wantL = ALL_INT8.map((x) => quantizeF(sigmoid(sIn * (x - zIn)), 1 / 256, -128));
+    t.true(maxAbsDiff(lo, wantL) <= 1, `LOGISTIC in ${sIn}/${zIn}: worst ${maxAbsDiff(lo, wantL)}`);
+    const [th] = await oneOp(unary('TANH', q8([256], sIn, zIn), q8([256], 1 / 128, 0)), [I8(ALL_INT8)]);
+    const wantT = ALL_INT8.map((x) => quantizeF(Math.tanh(sIn * (x - zIn)), 1 / 128, 0));
+    t.true(maxAbsDiff(th, wantT) <= 1, `TANH in ${sIn}/${zIn}: worst ${maxAbsDiff(th, wantT)}`);
+  }
+});
+
+test('SOFTMAX int8 with beta 0.5: within 1', async (t) => {
+  const x = ints(30, -128, 127, 19);
+  const S = 0.2;
+  const [out] = await oneOp(unary('SOFTMAX', q8([3, 10], S, 4), q8([3, 10], 1 / 256, -128), { beta: 0.5 }), [I8(x)]);
+  const want: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const row = x.slice(r * 10, r * 10 + 10).map((v) => 0.5 * S * (v - 4));
+    const m = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - m));
+    const sum = e.reduce((a, b) => a + b, 0);
+    want.push(...e.map((v) => quantizeF(v / sum, 1 / 256, -128)));
+  }
+  t.true(maxAbsDiff(out, want) <= 1, `worst ${maxAbsDiff(out, want)}`);
+});
+
 test('float32 activations: RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, HARD_SWISH, LOGISTIC, TANH', async (t) => {
   const x = [-20, -7, -3, -2.5, -1, -0.5, 0, 0.25, 0.5, 1, 2.75, 3, 5.5, 6, 7, 20];
   const n = x.length;
@@ -559,7 +603,7 @@ test('AVERAGE_POOL_2D / MAX_POOL_2D: SAME stride 2 (window clipped at the edge),
     return s > 0 ? Math.trunc((s + Math.trunc(w.length / 2)) / w.length) : Math.trunc((s - Math.trunc(w.length / 2)) / w.length);
   };
   // by hand: (10 - 20 + 4 + 5) / 4 = -0.25 -> 0; (31 - 7) / 2 = 12; (-100 + 51) / 2 = -24.5 -> -25; 9
-  t.deepEqual(wins.map(avg), [0, 12, -25, 9]);
+  t.deepEqual(wins.map((w) => avg(w) + 0), [0, 12, -25, 9]); // + 0: Math.trunc(-0.25) is -0
   const opts = { padding: 'SAME', strideH: 2, strideW: 2, filterH: 2, filterW: 2 };
   const T = (shape: number[]) => q8(shape, 0.1, -5);
   const [a8] = await oneOp({ op: 'AVERAGE_POOL_2D', ins: [T([1, 3, 3, 1])], outs: [T([1, 2, 2, 1])], options: opts }, [I8(x)]);
@@ -732,6 +776,21 @@ test('CONV_2D int8 VALID stride 2, and SAME with dilation 2', async (t) => {
   t.deepEqual(out2, requantPerChannel(convSums([1, 5, 5, 1], x, fShape, w, dil, undefined, (v) => v - I.zp), [0], I.scale, sW, O));
 });
 
+test('CONV_2D float32 batch 2, SAME stride 2 on an odd input', async (t) => {
+  // 5x5, 3x3, SAME stride 2: out 3, total pad (3-1)*2 + 3 - 5 = 2 -> 1 before, 1 after
+  const inShape = [2, 5, 5, 2];
+  const fShape = [2, 3, 3, 2];
+  const x = ints(size(inShape), -8, 8, 91).map((v) => v / 2);
+  const w = ints(size(fShape), -4, 4, 92).map((v) => v / 4);
+  const g = { strideH: 2, strideW: 2, dilationH: 1, dilationW: 1, padTop: 1, padLeft: 1, outH: 3, outW: 3 };
+  const want = convSums(inShape, x, fShape, w, g).map((v) => clamp(v, -1, 1));
+  const [out] = await oneOp(
+    { op: 'CONV_2D', ins: [ft(inShape), ft(fShape, w)], outs: [ft([2, 3, 3, 2])], options: { padding: 'SAME', strideH: 2, strideW: 2, activation: 'RELU_N1_TO_1' } },
+    [F32(x)],
+  );
+  t.deepEqual(out, want);
+});
+
 test('DEPTHWISE_CONV_2D int8 with depth multiplier 2, SAME', async (t) => {
   // 2 input channels x multiplier 2 = 4 output channels; output channel c*2 + m reads input channel c
   const inShape = [1, 4, 4, 2];
@@ -810,6 +869,22 @@ test('FULLY_CONNECTED int8 flattening [2,3,4] -> [6,5] with RELU', async (t) => 
       outs: [q8([6, 5], O.scale, O.zp)],
       options: { activation: 'RELU' },
     },
+    [I8(x)],
+  );
+  t.deepEqual(out, want);
+});
+
+test('FULLY_CONNECTED int8 with keep_num_dims', async (t) => {
+  const I = { scale: 0.1, zp: 0 };
+  const O = { scale: 0.5, zp: 2 };
+  const x = ints(12, -128, 127, 111); // [1, 3, 4]
+  const w = ints(8, -127, 127, 112); // [2, 4]
+  const want: number[] = [];
+  for (let r = 0; r < 3; r++)
+    for (let u = 0; u < 2; u++)
+      want.push(clamp(requant(range(4).reduce((a, d) => a + x[r * 4 + d] * w[u * 4 + d], 0), (Math.fround(0.1) * Math.fround(0.02)) / Math.fround(0.5)) + O.zp, -128, 127));
+  const [out] = await oneOp(
+    { op: 'FULLY_CONNECTED', ins: [q8([1, 3, 4], I.scale, I.zp), q8([2, 4], 0.02, 0, w), null], outs: [q8([1, 3, 2], O.scale, O.zp)], options: { keepNumDims: true } },
     [I8(x)],
   );
   t.deepEqual(out, want);
@@ -972,6 +1047,58 @@ test('UNIDIRECTIONAL_SEQUENCE_LSTM float32: one step by hand, then two steps and
   t.true(maxAbsDiff(o3 as Float32Array, expect[0]) < 1e-5, 'resetState zeroes h and c');
 });
 
+test('SVDF int8 (int16 state): TFLite Micro integer arithmetic, state carried and reset', async (t) => {
+  // TFLite Micro EvalIntegerSvdfReference: shift state; newest slot = clamp16(M1(wf . (x - zp_x))) (+ state zp 0);
+  // per filter acc = wt . state; out = clamp8(M2(bias + sum over rank) + zp_out).
+  // M1 = s_x * s_wf / s_state, M2 = s_state * s_wt / s_out (formed in float); bias scale = s_state * s_wt.
+  const X = { scale: 0.05, zp: -3 };
+  const sWf = 0.01;
+  const sWt = 0.002;
+  const sState = 1 / 4096;
+  const O = { scale: 0.03, zp: 5 };
+  const nIn = 3;
+  const nF = 4;
+  const nMem = 3;
+  const rank = 2;
+  const nU = nF / rank;
+  const wf = ints(nF * nIn, -127, 127, 101);
+  const wt = ints(nF * nMem, -2000, 2000, 102);
+  const bias = [1000, -2500];
+  const F = Math.fround;
+  const m1 = F(F(F(X.scale) * F(sWf)) / F(sState));
+  const m2 = F(F(F(sState) * F(sWt)) / F(O.scale));
+  const spec = oneOpModel({
+    op: 'SVDF',
+    ins: [
+      q8([1, nIn], X.scale, X.zp),
+      q8([nF, nIn], sWf, 0, wf),
+      q16([nF, nMem], sWt, 0, wt),
+      { type: 'int32', shape: [nU], quant: { scale: [F(sState * sWt)], zeroPoint: [0] }, data: i32(bias) },
+      { ...q16([1, nF * nMem], sState, 0), variable: true },
+    ],
+    outs: [q8([1, nU], O.scale, O.zp)],
+    options: { rank },
+  });
+  const state = new Array(nF * nMem).fill(0);
+  const step = (x: number[]) => {
+    state.copyWithin(0, 1);
+    for (let f = 0; f < nF; f++) {
+      const dot = range(nIn).reduce((a, c) => a + wf[f * nIn + c] * (x[c] - X.zp), 0);
+      state[f * nMem + nMem - 1] = clamp(requant(dot, m1), -32768, 32767);
+    }
+    const filt = range(nF).map((f) => range(nMem).reduce((a, k) => a + wt[f * nMem + k] * state[f * nMem + k], 0));
+    return range(nU).map((u) => clamp(requant(bias[u] + filt[u * rank] + filt[u * rank + 1], m2) + O.zp, -128, 127));
+  };
+  const xs = [ints(3, -128, 127, 103), ints(3, -128, 127, 104), ints(3, -128, 127, 105), [127, -128, 0]];
+  const want = xs.map(step);
+  const m = await load(spec);
+  t.teardown(() => m.dispose());
+  for (let k = 0; k < xs.length; k++) t.deepEqual(Array.from((await m.run([I8(xs[k])]))[0] as Int8Array), want[k], `run ${k}`);
+  t.true(new Set(want.map((w) => w.join())).size > 1, 'outputs change with the state');
+  await m.resetState();
+  t.deepEqual(Array.from((await m.run([I8(xs[0])]))[0] as Int8Array), want[0]);
+});
+
 test('SVDF float32 rank 2: two filters per unit are summed', async (t) => {
   // 4 filters, rank 2 -> 2 units; unit u sums filters 2u and 2u + 1. memory 2, no bias, no activation.
   const wf = [1, 0, 0, 1, 1, 1, 0.5, -1]; // [4, 2]
@@ -1074,6 +1201,59 @@ test('legacy uint8 model (zero point 128) runs as int8: Uint8Array in and out, s
   t.is(u[1], 120);
 });
 
+test('legacy uint8 CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with non-zero weight zero points', async (t) => {
+  // TFLite's uint8 kernels: acc = sum (w - zp_w)(x - zp_x) + bias over taps inside the image;
+  // out = zp_out + M(acc), M = s_x s_w / s_out; clamp to the activation range in 0..255.
+  const X = { scale: 0.05, zp: 128 };
+  const sW = 0.02;
+  const zW = 120;
+  const O = { scale: 0.1, zp: 100 };
+  const U = (shape: number[], sc: number, zp: number, data?: number[]) => qt('uint8', shape, sc, zp, data);
+  const b32 = (n: number, data: number[]) => ({ type: 'int32' as const, shape: [n], quant: { scale: [X.scale * sW], zeroPoint: [0] }, data: i32(data) });
+  const M = (Math.fround(X.scale) * Math.fround(sW)) / Math.fround(O.scale);
+  const [lo, hi] = actRangeQ('RELU6', O.scale, O.zp, [0, 255]); // [100, 160]
+  t.deepEqual([lo, hi], [100, 160]);
+  const finish = (sums: number[], bias: number[]) => sums.map((a, k) => clamp(requant(a + bias[k % bias.length], M) + O.zp, lo, hi));
+
+  // conv: [1,4,4,2] * [3,3,3,2], SAME stride 1 (pads 1)
+  const x = ints(32, 0, 255, 121);
+  const w = ints(54, 0, 255, 122);
+  const bias = [2000, -3000, 500];
+  const g = { strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 1, padLeft: 1, outH: 4, outW: 4 };
+  const wantConv = finish(convSums([1, 4, 4, 2], x, [3, 3, 3, 2], w.map((v) => v - zW), g, undefined, (v) => v - X.zp), bias);
+  const [conv] = await oneOp(
+    { op: 'CONV_2D', ins: [U([1, 4, 4, 2], X.scale, X.zp), U([3, 3, 3, 2], sW, zW, w), b32(3, bias)], outs: [U([1, 4, 4, 3], O.scale, O.zp)], options: { padding: 'SAME', activation: 'RELU6' } },
+    [Uint8Array.from(x)],
+  );
+  t.deepEqual(conv, wantConv);
+  t.true(conv.some((v) => v > lo && v < hi), 'not everything is clamped');
+
+  // depthwise: [1,4,4,2] * [1,3,3,4] (multiplier 2), SAME
+  const wd = ints(36, 0, 255, 123);
+  const bd = [100, -100, 2500, 0];
+  const wantDw = finish(convSums([1, 4, 4, 2], x, [1, 3, 3, 4], wd.map((v) => v - zW), g, 2, (v) => v - X.zp), bd);
+  const [dw] = await oneOp(
+    {
+      op: 'DEPTHWISE_CONV_2D',
+      ins: [U([1, 4, 4, 2], X.scale, X.zp), U([1, 3, 3, 4], sW, zW, wd), b32(4, bd)],
+      outs: [U([1, 4, 4, 4], O.scale, O.zp)],
+      options: { padding: 'SAME', depthMultiplier: 2, activation: 'RELU6' },
+    },
+    [Uint8Array.from(x)],
+  );
+  t.deepEqual(dw, wantDw);
+
+  // fully connected: [2, 16] x [3, 16]^T
+  const wf = ints(48, 0, 255, 124);
+  const sums: number[] = [];
+  for (let r = 0; r < 2; r++) for (let u = 0; u < 3; u++) sums.push(range(16).reduce((a, d) => a + (x[r * 16 + d] - X.zp) * (wf[u * 16 + d] - zW), 0));
+  const [fc] = await oneOp(
+    { op: 'FULLY_CONNECTED', ins: [U([2, 16], X.scale, X.zp), U([3, 16], sW, zW, wf), b32(3, bias)], outs: [U([2, 3], O.scale, O.zp)], options: { activation: 'RELU6' } },
+    [Uint8Array.from(x)],
+  );
+  t.deepEqual(fc, finish(sums, bias));
+});
+
 test('legacy uint8 QUANTIZE (uint8 -> int8) and DEQUANTIZE (uint8 -> float)', async (t) => {
   // uint8 zp 128 -> int8 zp 0, same scale: q - 128 exactly
   const a = [0, 1, 127, 128, 129, 255];
@@ -1121,6 +1301,35 @@ test('multiple inputs and outputs keep the model order', async (t) => {
   const [diff, sum] = await m.run([F32([1, 2, 3]), F32([10, 20, 30])]);
   t.deepEqual(Array.from(diff as Float32Array), [9, 18, 27]);
   t.deepEqual(Array.from(sum as Float32Array), [11, 22, 33]);
+});
+
+test('a small graph: shared inputs, x + x, an intermediate that is also an output', async (t) => {
+  // t0 [2,2] -> RESHAPE t1 [4]; t0 -> RELU t2 [2,2] (a model output, and consumed);
+  // t2 -> RESHAPE t3 [4]; ADD(t1, t3) -> t4; ADD(t4, t4) -> t5; MUL(t5, t1) -> t6.
+  // outputs [t6, t2]. x = [-1, 2, -3, 4]: t2 = [0, 2, 0, 4]; t4 = [-1, 4, -3, 8]; t5 = 2 t4;
+  // t6 = t5 * x = [2, 16, 18, 64]
+  const spec = {
+    tensors: [ft([2, 2]), ft([4]), ft([2, 2]), ft([4]), ft([4]), ft([4]), ft([4]), it32([1], [4])],
+    operators: [
+      { op: 'RESHAPE', inputs: [0, 7], outputs: [1] },
+      { op: 'RELU', inputs: [0], outputs: [2] },
+      { op: 'RESHAPE', inputs: [2, 7], outputs: [3] },
+      { op: 'ADD', inputs: [1, 3], outputs: [4] },
+      { op: 'ADD', inputs: [4, 4], outputs: [5] },
+      { op: 'MUL', inputs: [5, 1], outputs: [6] },
+    ],
+    inputs: [0],
+    outputs: [6, 2],
+  };
+  const m = await load(spec);
+  t.teardown(() => m.dispose());
+  for (let k = 0; k < 2; k++) {
+    const [t6, t2] = await m.run([F32([-1, 2, -3, 4])]);
+    t.deepEqual(Array.from(t6 as Float32Array), [2, 16, 18, 64]);
+    t.deepEqual(Array.from(t2 as Float32Array), [0, 2, 0, 4]);
+  }
+  const [again] = await m.run([F32([1, 1, 1, 1])]);
+  t.deepEqual(Array.from(again as Float32Array), [4, 4, 4, 4]);
 });
 
 // =====================================================================================
