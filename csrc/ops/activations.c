@@ -19,39 +19,11 @@ typedef struct {
   } q;
 } act_data;
 
-static const char* label(const qie_op* op) {
-  return op->name ? op->name : (op->impl ? op->impl->name : "op");
-}
-
-static void qrange(qie_dtype dt, int32_t* lo, int32_t* hi) {
-  *lo = dt == QIE_DT_INT16 ? -32768 : -128;
-  *hi = dt == QIE_DT_INT16 ? 32767 : 127;
-}
-
-static qie_status check_q(qie_ctx* ctx, const qie_op* op, const qie_tensor* t, const char* role,
-                          float* scale, int32_t* zp) {
-  int32_t lo, hi;
-  if (t->q_count < 1 || !t->scales || !t->zero_points)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s has no quantization parameters", label(op), role);
-  if (t->q_count > 1)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: per-channel quantized %s", label(op), role);
-  *scale = t->scales[0];
-  *zp = t->zero_points[0];
-  if (!(isfinite(*scale) && *scale > 0.0f))
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s scale %g is not a positive number", label(op),
-                    role, (double)*scale);
-  qrange(t->dtype, &lo, &hi);
-  if (*zp < lo || *zp > hi)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s zero point %d out of range", label(op), role,
-                    (int)*zp);
-  return QIE_OK;
-}
-
 /* TFLite's QuantizeMultiplier; refuses factors whose left shift would overflow. */
 static qie_status multiplier(qie_ctx* ctx, const qie_op* op, double m, int32_t* mult, int* shift) {
   qie_quantize_multiplier(m, mult, shift);
   if (*shift > 30)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: rescale factor %g too large", label(op), m);
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: rescale factor %g too large", qie_op_label(op), m);
   return QIE_OK;
 }
 
@@ -67,9 +39,9 @@ static qie_status prepare_relu_q(qie_ctx* ctx, qie_op* op, act_data* d, float s_
   qie_status st = multiplier(ctx, op, (double)s_in / (double)s_out, &p->multiplier, &p->shift);
   if (st != QIE_OK) return st;
   if (!(6.0 / s_out < 1e9)) /* the bounds below are converted to int */
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: output scale too small", label(op));
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: output scale too small", qie_op_label(op));
   int32_t tmin, tmax;
-  qrange(d->dtype, &tmin, &tmax);
+  qie_dtype_qrange(d->dtype, &tmin, &tmax);
   const int32_t qlo = z_out + (int32_t)roundf(lo / s_out);
   p->act_min = qlo > tmin ? qlo : tmin;
   p->act_max = tmax;
@@ -111,11 +83,11 @@ static qie_status prepare_hard_swish_q(qie_ctx* ctx, qie_op* op, act_data* d, fl
   int e;
   qie_quantize_multiplier((double)(hires_scale / s_out), &m32, &e);
   if (e > 0)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: output scale too small for input scale", label(op));
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: output scale too small for input scale", qie_op_label(op));
   p->output_multiplier = downscale_to_q15(m32);
   p->output_exponent = e; /* >= -31: tinier factors flush to 0 with e = 0 */
   qie_quantize_multiplier((double)(hires_scale / reluish_scale), &m32, &e);
-  if (e > 31) return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: input scale too large", label(op));
+  if (e > 31) return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: input scale too large", qie_op_label(op));
   p->reluish_multiplier = downscale_to_q15(m32);
   p->reluish_exponent = e;
   p->in_zp = z_in;
@@ -131,7 +103,7 @@ static qie_status prepare_sigmoid_q(qie_ctx* ctx, qie_op* op, act_data* d, float
   /* the kernels produce exactly this output quantization */
   if (z_out != want_zp || fabs((double)s_out - (double)want_scale) > 1e-3 * (double)want_scale)
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: int8 output must have scale 1/%d, zero point %d",
-                    label(op), logistic ? 256 : 128, (int)want_zp);
+                    qie_op_label(op), logistic ? 256 : 128, (int)want_zp);
   qie_sigmoid_q_params* p = &d->q.sigmoid;
   /* input scale as a Q4.27 multiplier, split by frexp without clamping */
   int shift = 0;
@@ -142,7 +114,7 @@ static qie_status prepare_sigmoid_q(qie_ctx* ctx, qie_op* op, act_data* d, float
     ++shift;
   }
   if (shift < 0 || shift > 62)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: input scale %g out of range", label(op), (double)s_in);
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: input scale %g out of range", qie_op_label(op), (double)s_in);
   p->multiplier = (int32_t)qf;
   p->left_shift = shift;
   /* largest |x| whose rescaled value stays below 2^4 in Q4.27; 0 past shift 31 */
@@ -158,14 +130,14 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* out = qie_out(ctx, op, 0);
   const qie_dtype dt = in->dtype;
   if (out->dtype != dt)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: input %s, output %s", label(op), qie_dtype_name(dt),
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: input %s, output %s", qie_op_label(op), qie_dtype_name(dt),
                     qie_dtype_name(out->dtype));
   if (!qie_same_shape(in, out) || in->elems != out->elems)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output shape differs from input", label(op));
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output shape differs from input", qie_op_label(op));
   const bool relu_like = op->code == QIE_OP_RELU || op->code == QIE_OP_RELU6 ||
                          op->code == QIE_OP_RELU_N1_TO_1 || op->code == QIE_OP_LEAKY_RELU;
   if (!(dt == QIE_DT_FLOAT32 || dt == QIE_DT_INT8 || (dt == QIE_DT_INT16 && relu_like)))
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s unsupported", label(op), qie_dtype_name(dt));
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s unsupported", qie_op_label(op), qie_dtype_name(dt));
 
   act_data* d = qie_persist_alloc(ctx, sizeof(act_data));
   if (!d) return QIE_ERR_NO_MEMORY;
@@ -173,7 +145,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   d->n = in->elems;
   d->alpha = op->fattr[QIE_FATTR_ALPHA];
   if (op->code == QIE_OP_LEAKY_RELU && !isfinite(d->alpha))
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: alpha is not finite", label(op));
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: alpha is not finite", qie_op_label(op));
   d->lo = op->code == QIE_OP_RELU_N1_TO_1 ? -1.0f : 0.0f;
   d->hi = op->code == QIE_OP_RELU6 ? 6.0f : (op->code == QIE_OP_RELU_N1_TO_1 ? 1.0f : INFINITY);
 
@@ -195,17 +167,17 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     case QIE_OP_HARD_SWISH: row = 4; break;
     case QIE_OP_LOGISTIC: row = 5; break;
     case QIE_OP_TANH: row = 6; break;
-    default: return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: not an activation", label(op));
+    default: return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: not an activation", qie_op_label(op));
   }
   const int col = dt == QIE_DT_FLOAT32 ? 0 : (dt == QIE_DT_INT8 ? 1 : 2);
 
   if (dt != QIE_DT_FLOAT32) {
     float s_in, s_out;
     int32_t z_in, z_out;
-    if ((st = check_q(ctx, op, in, "input", &s_in, &z_in)) != QIE_OK) return st;
-    if ((st = check_q(ctx, op, out, "output", &s_out, &z_out)) != QIE_OK) return st;
+    if ((st = qie_check_quant(ctx, op, in, "input", &s_in, &z_in)) != QIE_OK) return st;
+    if ((st = qie_check_quant(ctx, op, out, "output", &s_out, &z_out)) != QIE_OK) return st;
     if (dt == QIE_DT_INT16 && (z_in != 0 || z_out != 0))
-      return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: int16 needs zero points of 0", label(op));
+      return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: int16 needs zero points of 0", qie_op_label(op));
     switch (row) {
       case 0: case 1: case 2: st = prepare_relu_q(ctx, op, d, s_in, z_in, s_out, z_out); break;
       case 3: st = prepare_leaky_q(ctx, op, d, s_in, z_in, s_out, z_out); break;
@@ -224,10 +196,10 @@ static qie_status eval(qie_ctx* ctx, qie_op* op) {
   const act_data* d = op->data;
   const qie_tensor* in = qie_in(ctx, op, 0);
   qie_tensor* out = qie_out(ctx, op, 0);
-  if (!d || !in || !out) return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: not prepared", label(op));
+  if (!d || !in || !out) return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: not prepared", qie_op_label(op));
   if (d->n == 0) return QIE_OK;
   if (!in->data || !out->data)
-    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: tensor without data", label(op));
+    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: tensor without data", qie_op_label(op));
   const size_t n = d->n;
   switch (op->code) {
     case QIE_OP_RELU:

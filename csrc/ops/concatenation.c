@@ -13,20 +13,18 @@ typedef struct {
   float act_min, act_max;
 } concat_data;
 
-static const char* label(const qie_op* op) { return op->name ? op->name : "CONCATENATION"; }
-
 static qie_status same_quant(qie_ctx* ctx, const qie_op* op, const qie_tensor* a,
                              const qie_tensor* b, int i) {
   if (a->q_count == 0 && b->q_count == 0) return QIE_OK;
   if (a->q_count != 1 || b->q_count != 1)
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED,
-                    "%s: input %d and the output must both be per-tensor quantized", label(op),
+                    "%s: input %d and the output must both be per-tensor quantized", qie_op_label(op),
                     i);
   if (a->scales[0] != b->scales[0] || a->zero_points[0] != b->zero_points[0])
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED,
                     "%s: input %d quantization (scale %g, zero point %d) differs from the "
                     "output's (scale %g, zero point %d)",
-                    label(op), i, (double)a->scales[0], (int)a->zero_points[0],
+                    qie_op_label(op), i, (double)a->scales[0], (int)a->zero_points[0],
                     (double)b->scales[0], (int)b->zero_points[0]);
   return QIE_OK;
 }
@@ -37,23 +35,23 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* out = qie_out(ctx, op, 0);
   const size_t es = qie_dtype_size(out->dtype);
   const int rank = out->rank;
-  if (es == 0) return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: unsupported dtype", label(op));
+  if (es == 0) return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: unsupported dtype", qie_op_label(op));
   if (rank < 1 || rank > QIE_SHAPE_MAX_RANK)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output rank %d", label(op), rank);
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output rank %d", qie_op_label(op), rank);
   int axis = op->iattr[QIE_CONCAT_AXIS];
   if (axis < 0) axis += rank;
   if (axis < 0 || axis >= rank)
     return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: axis %d is out of range for rank %d",
-                    label(op), op->iattr[QIE_CONCAT_AXIS], rank);
+                    qie_op_label(op), op->iattr[QIE_CONCAT_AXIS], rank);
 
   const int activation = op->iattr[QIE_CONCAT_ACTIVATION];
   float act_min = 0.0f, act_max = 0.0f;
   if (activation != QIE_ACT_NONE) {
     if (out->dtype != QIE_DT_FLOAT32)
-      return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: fused activation on %s output", label(op),
+      return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: fused activation on %s output", qie_op_label(op),
                       qie_dtype_name(out->dtype));
     if (qie_activation_range_float(activation, &act_min, &act_max) != 0)
-      return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: fused activation %d", label(op),
+      return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: fused activation %d", qie_op_label(op),
                       activation);
   }
 
@@ -71,17 +69,17 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   int64_t axis_total = 0;
   for (int i = 0; i < op->n_in; ++i) {
     const qie_tensor* in = qie_in(ctx, op, i);
-    if (!in) return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input %d is absent", label(op), i);
+    if (!in) return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input %d is absent", qie_op_label(op), i);
     if (in->dtype != out->dtype)
-      return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input %d is %s, output is %s", label(op),
+      return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input %d is %s, output is %s", qie_op_label(op),
                       i, qie_dtype_name(in->dtype), qie_dtype_name(out->dtype));
     if (in->rank != rank)
       return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input %d has rank %d, output %d",
-                      label(op), i, in->rank, rank);
+                      qie_op_label(op), i, in->rank, rank);
     for (int d = 0; d < rank; ++d)
       if (d != axis && in->dims[d] != out->dims[d])
         return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input %d dim %d is %d, output's is %d",
-                        label(op), i, d, (int)in->dims[d], (int)out->dims[d]);
+                        qie_op_label(op), i, d, (int)in->dims[d], (int)out->dims[d]);
     st = same_quant(ctx, op, in, out, i);
     if (st) return st;
     axis_total += in->dims[axis];
@@ -89,7 +87,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   }
   if (axis_total != out->dims[axis])
     return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: inputs add up to %lld along axis %d, output "
-                    "has %d", label(op), (long long)axis_total, axis, (int)out->dims[axis]);
+                    "has %d", qie_op_label(op), (long long)axis_total, axis, (int)out->dims[axis]);
 
   data->params.n_inputs = op->n_in;
   data->params.outer = outer;

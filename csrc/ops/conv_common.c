@@ -4,10 +4,6 @@
 
 #include "../kernels/quant.h"
 
-const char* qie_conv_label(const qie_op* op) {
-  return op->name ? op->name : (op->impl ? op->impl->name : "op");
-}
-
 const qie_kernel_table* qie_conv_kernels(const qie_ctx* ctx) {
   return ctx->kernels ? ctx->kernels : qie_select_kernels("ref");
 }
@@ -15,7 +11,7 @@ const qie_kernel_table* qie_conv_kernels(const qie_ctx* ctx) {
 qie_status qie_conv_check_axis(qie_ctx* ctx, const qie_op* op, const char* axis, int32_t in,
                                int32_t k, int32_t stride, int32_t dilation, int32_t pad_a,
                                int32_t pad_b, int32_t out) {
-  const char* l = qie_conv_label(op);
+  const char* l = qie_op_label(op);
   if (in < 1 || k < 1 || out < 1)
     return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s sizes must be >= 1 (input %d, filter %d, output %d)",
                     l, axis, in, k, out);
@@ -45,7 +41,7 @@ qie_status qie_conv_check_dims(qie_ctx* ctx, const qie_op* op, const qie_tensor*
   for (int i = 0; i < t->rank; ++i)
     if (t->dims[i] < 1)
       return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s dim %d is %d (must be >= 1)",
-                      qie_conv_label(op), role, i, t->dims[i]);
+                      qie_op_label(op), role, i, t->dims[i]);
   return QIE_OK;
 }
 
@@ -53,7 +49,7 @@ static bool valid_scale(float s) { return isfinite(s) && s > 0.0f; }
 
 qie_status qie_conv_check_act_quant(qie_ctx* ctx, const qie_op* op, const qie_tensor* t,
                                     const char* role, int32_t qmin, int32_t qmax) {
-  const char* l = qie_conv_label(op);
+  const char* l = qie_op_label(op);
   if (t->q_count != 1 || !t->scales || !t->zero_points)
     return qie_fail(ctx, t->q_count > 1 ? QIE_ERR_UNSUPPORTED : QIE_ERR_INVALID_PLAN,
                     "%s: %s needs per-tensor quantization (has %d scales)", l, role, t->q_count);
@@ -68,7 +64,7 @@ qie_status qie_conv_check_act_quant(qie_ctx* ctx, const qie_op* op, const qie_te
 
 qie_status qie_conv_check_filter_quant(qie_ctx* ctx, const qie_op* op, const qie_tensor* w,
                                        int32_t channels, int axis, int32_t* filter_zp) {
-  const char* l = qie_conv_label(op);
+  const char* l = qie_op_label(op);
   if (w->q_count < 1 || !w->scales || !w->zero_points)
     return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: weights are not quantized", l);
   if (w->q_count > 1 && (w->q_count != channels || w->q_axis != axis))
@@ -108,7 +104,7 @@ qie_status qie_conv_multipliers(qie_ctx* ctx, const qie_op* op, const qie_tensor
     /* a left shift of 31 or more cannot be applied to an int32 accumulator */
     if (sh > 30)
       return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: effective scale of channel %d too large (2^%d)",
-                      qie_conv_label(op), c, sh);
+                      qie_op_label(op), c, sh);
     shift[c] = sh;
   }
   return QIE_OK;
@@ -121,7 +117,7 @@ qie_status qie_conv_check_bias(qie_ctx* ctx, const qie_op* op, const qie_tensor*
   if (st != QIE_OK) return st;
   if (bias->elems != (size_t)channels)
     return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: bias has %zu elements, expected %d",
-                    qie_conv_label(op), bias->elems, channels);
+                    qie_op_label(op), bias->elems, channels);
   return QIE_OK;
 }
 
@@ -133,12 +129,12 @@ qie_status qie_conv_act_range_q(qie_ctx* ctx, const qie_op* op, int32_t activati
   if ((activation == QIE_ACT_RELU6 && 6.0f / scale > 1e9f) ||
       (activation == QIE_ACT_RELU_N1_TO_1 && 1.0f / scale > 1e9f))
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: output scale %g too small for activation %d",
-                    qie_conv_label(op), (double)scale, activation);
+                    qie_op_label(op), (double)scale, activation);
   if (activation < 0 ||
       qie_activation_range_quantized(activation, scale, out->zero_points[0], qmin, qmax, act_min,
                                      act_max) != 0)
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: fused activation %d not supported",
-                    qie_conv_label(op), activation);
+                    qie_op_label(op), activation);
   return QIE_OK;
 }
 
@@ -146,7 +142,7 @@ qie_status qie_conv_act_range_f(qie_ctx* ctx, const qie_op* op, int32_t activati
                                 float* act_min, float* act_max) {
   if (activation < 0 || qie_activation_range_float(activation, act_min, act_max) != 0)
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: fused activation %d not supported",
-                    qie_conv_label(op), activation);
+                    qie_op_label(op), activation);
   return QIE_OK;
 }
 

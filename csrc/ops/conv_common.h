@@ -7,7 +7,6 @@
 #include "../kernels/dispatch.h"
 #include "../runtime/runtime.h"
 
-const char* qie_conv_label(const qie_op* op);
 
 /* The kernel table to use: ctx->kernels, or the reference one if unset. */
 const qie_kernel_table* qie_conv_kernels(const qie_ctx* ctx);

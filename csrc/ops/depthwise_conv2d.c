@@ -14,7 +14,7 @@ typedef struct {
 static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   qie_status st = qie_check_io(ctx, op, 2, 3, 1);
   if (st != QIE_OK) return st;
-  const char* l = qie_conv_label(op);
+  const char* l = qie_op_label(op);
   const qie_tensor* in = qie_in(ctx, op, 0);
   const qie_tensor* w = qie_in(ctx, op, 1);
   const qie_tensor* bias = qie_in(ctx, op, 2);

@@ -17,50 +17,18 @@ typedef struct {
   int32_t imin, imax;
 } eltwise_data;
 
-static const char* label(const qie_op* op) {
-  return op->name ? op->name : (op->impl ? op->impl->name : "op");
-}
-
 /* The runtime's element count agrees with the one computed from dims. */
 static bool elems_match(const qie_tensor* t, size_t count) { return t->elems == count; }
-
-static bool qrange(qie_dtype dt, int32_t* lo, int32_t* hi) {
-  switch (dt) {
-    case QIE_DT_INT8: *lo = -128; *hi = 127; return true;
-    case QIE_DT_UINT8: *lo = 0; *hi = 255; return true;
-    case QIE_DT_INT16: *lo = -32768; *hi = 32767; return true;
-    default: return false;
-  }
-}
-
-/* Per-tensor quantization with a usable scale and an in-range zero point. */
-static qie_status check_q(qie_ctx* ctx, const qie_op* op, const qie_tensor* t, const char* role,
-                          float* scale, int32_t* zp) {
-  int32_t lo = 0, hi = 0;
-  if (t->q_count < 1 || !t->scales || !t->zero_points)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s has no quantization parameters", label(op), role);
-  if (t->q_count > 1)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: per-channel quantized %s", label(op), role);
-  *scale = t->scales[0];
-  *zp = t->zero_points[0];
-  if (!(isfinite(*scale) && *scale > 0.0f))
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s scale %g is not a positive number", label(op),
-                    role, (double)*scale);
-  if (qrange(t->dtype, &lo, &hi) && (*zp < lo || *zp > hi))
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s zero point %d out of range", label(op), role,
-                    (int)*zp);
-  return QIE_OK;
-}
 
 static qie_status quant_act_range(qie_ctx* ctx, const qie_op* op, int act, float scale, int32_t zp,
                                   qie_dtype dt, int32_t* lo, int32_t* hi) {
   int32_t qmin = 0, qmax = 0;
-  qrange(dt, &qmin, &qmax);
+  qie_dtype_qrange(dt, &qmin, &qmax);
   /* the bounds are converted to int: keep 6/scale representable */
   if ((act == QIE_ACT_RELU6 || act == QIE_ACT_RELU_N1_TO_1) && !(6.0 / scale < 1e9))
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: output scale too small for activation", label(op));
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: output scale too small for activation", qie_op_label(op));
   if (qie_activation_range_quantized(act, scale, zp, qmin, qmax, lo, hi) != 0)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: fused activation %d unsupported", label(op), act);
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: fused activation %d unsupported", qie_op_label(op), act);
   return QIE_OK;
 }
 
@@ -71,17 +39,17 @@ static qie_status int_act_range(qie_ctx* ctx, const qie_op* op, int act, int32_t
     case QIE_ACT_RELU6: *lo = 0; *hi = 6; return QIE_OK;
     case QIE_ACT_RELU_N1_TO_1: *lo = -1; *hi = 1; return QIE_OK;
     default:
-      return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: fused activation %d unsupported", label(op), act);
+      return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: fused activation %d unsupported", qie_op_label(op), act);
   }
 }
 
 /* TFLite's QuantizeMultiplierSmallerThanOneExp: m must be in (0, 1). */
 static qie_status smaller_than_one(qie_ctx* ctx, const qie_op* op, double m, int32_t* mult, int* shift) {
   if (!(m > 0.0 && m < 1.0))
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: rescale factor %g not in (0, 1)", label(op), m);
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: rescale factor %g not in (0, 1)", qie_op_label(op), m);
   qie_quantize_multiplier(m, mult, shift);
   if (*shift > 0)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: rescale factor %g rounds to 1", label(op), m);
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: rescale factor %g rounds to 1", qie_op_label(op), m);
   return QIE_OK;
 }
 
@@ -90,13 +58,13 @@ static qie_status prepare_addsub_q(qie_ctx* ctx, qie_op* op, eltwise_data* d, co
   float sa, sb, so;
   int32_t za, zb, zo;
   qie_status st;
-  if ((st = check_q(ctx, op, a, "input 0", &sa, &za)) != QIE_OK) return st;
-  if ((st = check_q(ctx, op, b, "input 1", &sb, &zb)) != QIE_OK) return st;
-  if ((st = check_q(ctx, op, out, "output", &so, &zo)) != QIE_OK) return st;
+  if ((st = qie_check_quant(ctx, op, a, "input 0", &sa, &za)) != QIE_OK) return st;
+  if ((st = qie_check_quant(ctx, op, b, "input 1", &sb, &zb)) != QIE_OK) return st;
+  if ((st = qie_check_quant(ctx, op, out, "output", &so, &zo)) != QIE_OK) return st;
   const bool is16 = out->dtype == QIE_DT_INT16;
   /* int16 is symmetric in TFLite; it also keeps the 15-bit headroom sums in int32 */
   if (is16 && (za != 0 || zb != 0 || zo != 0))
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: int16 needs zero points of 0", label(op));
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: int16 needs zero points of 0", qie_op_label(op));
   qie_addsub_q_params* p = &d->addsub;
   p->subtract = subtract;
   p->left_shift = is16 ? 15 : 20;
@@ -119,18 +87,18 @@ static qie_status prepare_mul_q(qie_ctx* ctx, qie_op* op, eltwise_data* d, const
   float sa, sb, so;
   int32_t za, zb, zo;
   qie_status st;
-  if ((st = check_q(ctx, op, a, "input 0", &sa, &za)) != QIE_OK) return st;
-  if ((st = check_q(ctx, op, b, "input 1", &sb, &zb)) != QIE_OK) return st;
-  if ((st = check_q(ctx, op, out, "output", &so, &zo)) != QIE_OK) return st;
+  if ((st = qie_check_quant(ctx, op, a, "input 0", &sa, &za)) != QIE_OK) return st;
+  if ((st = qie_check_quant(ctx, op, b, "input 1", &sb, &zb)) != QIE_OK) return st;
+  if ((st = qie_check_quant(ctx, op, out, "output", &so, &zo)) != QIE_OK) return st;
   if (out->dtype == QIE_DT_INT16 && (za != 0 || zb != 0 || zo != 0))
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: int16 needs zero points of 0", label(op));
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: int16 needs zero points of 0", qie_op_label(op));
   qie_mul_q_params* p = &d->mul;
   p->a_offset = -za;
   p->b_offset = -zb;
   p->out_offset = zo;
   qie_quantize_multiplier((double)sa * (double)sb / (double)so, &p->multiplier, &p->shift);
   if (p->shift > 30)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: rescale factor too large", label(op));
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: rescale factor too large", qie_op_label(op));
   return quant_act_range(ctx, op, op->iattr[QIE_ELTWISE_ACTIVATION], so, zo, out->dtype, &p->act_min,
                          &p->act_max);
 }
@@ -153,7 +121,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* out = qie_out(ctx, op, 0);
   const qie_dtype dt = out->dtype;
   if (dt != QIE_DT_INT8 && dt != QIE_DT_INT16 && dt != QIE_DT_FLOAT32 && dt != QIE_DT_INT32)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s output unsupported", label(op), qie_dtype_name(dt));
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s output unsupported", qie_op_label(op), qie_dtype_name(dt));
   if ((st = qie_check_tensor(ctx, op, a, "input 0", dt, -1)) != QIE_OK) return st;
   if ((st = qie_check_tensor(ctx, op, b, "input 1", dt, -1)) != QIE_OK) return st;
 
@@ -163,12 +131,12 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   if (!qie_broadcast_plan(a->dims, a->rank, b->dims, b->rank, out->dims, out->rank, &d->bc))
     return qie_fail(ctx, QIE_ERR_INVALID_PLAN,
                     "%s: output shape is not the broadcast of the input shapes (rank <= %d)",
-                    label(op), QIE_BCAST_RANK);
+                    qie_op_label(op), QIE_BCAST_RANK);
   size_t na = 1, nb = 1;
   for (int i = 0; i < a->rank; ++i) na *= (size_t)a->dims[i]; /* bounded: planned above */
   for (int i = 0; i < b->rank; ++i) nb *= (size_t)b->dims[i];
   if (!elems_match(a, na) || !elems_match(b, nb) || !elems_match(out, d->bc.count))
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: tensor element counts disagree with dims", label(op));
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: tensor element counts disagree with dims", qie_op_label(op));
 
   const int act = op->iattr[QIE_ELTWISE_ACTIVATION];
   switch (dt) {
@@ -179,7 +147,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
       break;
     case QIE_DT_FLOAT32:
       if (qie_activation_range_float(act, &d->fmin, &d->fmax) != 0)
-        st = qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: fused activation %d unsupported", label(op), act);
+        st = qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: fused activation %d unsupported", qie_op_label(op), act);
       break;
     default:
       st = int_act_range(ctx, op, act, &d->imin, &d->imax);
@@ -198,9 +166,9 @@ static qie_status eval(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* b = qie_in(ctx, op, 1);
   qie_tensor* out = qie_out(ctx, op, 0);
   if (!d || !a || !b || !out)
-    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: not prepared", label(op));
+    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: not prepared", qie_op_label(op));
   if (d->bc.count && (!a->data || !b->data || !out->data))
-    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: tensor without data", label(op));
+    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: tensor without data", qie_op_label(op));
   const bool mul = op->code == QIE_OP_MUL;
   const bool sub = op->code == QIE_OP_SUB;
   switch (d->dtype) {

@@ -14,7 +14,7 @@ typedef struct {
  * with batches * units elements is accepted, as TFLite Micro reads it so). */
 static qie_status check_output_shape(qie_ctx* ctx, const qie_op* op, const qie_tensor* in,
                                      const qie_tensor* out, int32_t batches, int32_t units) {
-  const char* l = qie_conv_label(op);
+  const char* l = qie_op_label(op);
   const int keep = op->iattr[QIE_FC_KEEP_NUM_DIMS] != 0;
   bool ok;
   if (keep) {
@@ -33,7 +33,7 @@ static qie_status check_output_shape(qie_ctx* ctx, const qie_op* op, const qie_t
 static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   qie_status st = qie_check_io(ctx, op, 2, 3, 1);
   if (st != QIE_OK) return st;
-  const char* l = qie_conv_label(op);
+  const char* l = qie_op_label(op);
   const qie_tensor* in = qie_in(ctx, op, 0);
   const qie_tensor* w = qie_in(ctx, op, 1);
   const qie_tensor* bias = qie_in(ctx, op, 2);

@@ -28,14 +28,12 @@ typedef struct {
   qie_lstm_q_params q;
 } lstm_data;
 
-static const char* label(const qie_op* op) { return op->name ? op->name : "UNIDIRECTIONAL_SEQUENCE_LSTM"; }
-
 static qie_status bad(qie_ctx* ctx, const qie_op* op, const char* what) {
-  return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "LSTM %s: %s", label(op), what);
+  return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "LSTM %s: %s", qie_op_label(op), what);
 }
 
 static qie_status unsupported(qie_ctx* ctx, const qie_op* op, const char* what) {
-  return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "LSTM %s: %s is not supported", label(op), what);
+  return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "LSTM %s: %s is not supported", qie_op_label(op), what);
 }
 
 static bool has(const qie_op* op, int i) { return op->in[i] >= 0; }
@@ -173,7 +171,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     b_t = QIE_DT_INT32;
     cell_t = QIE_DT_INT16;
   } else {
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "LSTM %s: input type %s", label(op),
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "LSTM %s: input type %s", qie_op_label(op),
                     qie_dtype_name(x->dtype));
   }
   if ((st = qie_check_tensor(ctx, op, h, "hidden state", act_t, 2)) ||

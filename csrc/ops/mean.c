@@ -9,16 +9,14 @@
 #include "../kernels/shape_ops.h"
 #include "../runtime/runtime.h"
 
-static const char* label(const qie_op* op) { return op->name ? op->name : "MEAN"; }
-
 static qie_status check_scale(qie_ctx* ctx, const qie_op* op, const qie_tensor* t,
                               const char* role) {
   if (t->q_count != 1)
     return qie_fail(ctx, t->q_count == 0 ? QIE_ERR_INVALID_PLAN : QIE_ERR_UNSUPPORTED,
-                    "%s: %s must be per-tensor quantized", label(op), role);
+                    "%s: %s must be per-tensor quantized", qie_op_label(op), role);
   const float s = t->scales[0];
   if (!(s > 0.0f) || !isfinite(s))
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s scale %g is not positive", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s scale %g is not positive", qie_op_label(op),
                     role, (double)s);
   return QIE_OK;
 }
@@ -30,21 +28,21 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* axes = qie_in(ctx, op, 1);
   const qie_tensor* out = qie_out(ctx, op, 0);
   if (in->dtype != QIE_DT_FLOAT32 && in->dtype != QIE_DT_INT8 && in->dtype != QIE_DT_INT16)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s input is not supported", label(op),
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s input is not supported", qie_op_label(op),
                     qie_dtype_name(in->dtype));
   if (out->dtype != in->dtype)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output is %s, input is %s", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output is %s, input is %s", qie_op_label(op),
                     qie_dtype_name(out->dtype), qie_dtype_name(in->dtype));
   const int rank = in->rank;
   if (rank < 0 || rank > QIE_SHAPE_MAX_RANK)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input rank %d", label(op), rank);
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input rank %d", qie_op_label(op), rank);
   if (axes->dtype != QIE_DT_INT32 && axes->dtype != QIE_DT_INT64)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: axes are %s, expected int32", label(op),
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: axes are %s, expected int32", qie_op_label(op),
                     qie_dtype_name(axes->dtype));
   if (!(axes->flags & QIE_TF_CONST) || !axes->data)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: axes must be constant", label(op));
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: axes must be constant", qie_op_label(op));
   if (axes->rank > 1 || axes->bytes < axes->elems * qie_dtype_size(axes->dtype))
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: axes must be a scalar or 1-D", label(op));
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: axes must be a scalar or 1-D", qie_op_label(op));
 
   /* resolve axes: negative from the end, duplicates once; a scalar input has none */
   bool reduced[QIE_SHAPE_MAX_RANK] = {false};
@@ -54,7 +52,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
       if (a < 0) a += rank;
       if (a < 0 || a >= rank)
         return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: axis %lld is out of range for rank %d",
-                        label(op), (long long)qie_const_int(axes, i), rank);
+                        qie_op_label(op), (long long)qie_const_int(axes, i), rank);
       reduced[a] = true;
     }
   }
@@ -73,12 +71,12 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     }
   }
   if (out->rank != want_rank)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output rank %d, expected %d", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output rank %d, expected %d", qie_op_label(op),
                     out->rank, want_rank);
   for (int d = 0; d < want_rank; ++d)
     if (out->dims[d] != want[d])
       return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output dim %d is %d, expected %d",
-                      label(op), d, (int)out->dims[d], (int)want[d]);
+                      qie_op_label(op), d, (int)out->dims[d], (int)want[d]);
 
   qie_mean_q_params* p = qie_persist_alloc(ctx, sizeof(qie_mean_q_params));
   if (!p) return QIE_ERR_NO_MEMORY;
@@ -103,21 +101,21 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     if (st) return st;
     if (s->count > INT32_MAX)
       return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %lld elements per mean overflow int32",
-                      label(op), (long long)s->count);
+                      qie_op_label(op), (long long)s->count);
     const int32_t lo = in->dtype == QIE_DT_INT8 ? -128 : -32768;
     const int32_t hi = in->dtype == QIE_DT_INT8 ? 127 : 32767;
     p->in_zp = in->zero_points[0];
     p->out_zp = out->zero_points[0];
     if (p->in_zp < lo || p->in_zp > hi || p->out_zp < lo || p->out_zp > hi)
       return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: zero point out of the %s range",
-                      label(op), qie_dtype_name(in->dtype));
+                      qie_op_label(op), qie_dtype_name(in->dtype));
     /* TFLite Micro requantizes every integer mean, equal parameters included (the
      * mobilenet_v2 golden decides between its historical variants): the scale
      * ratio's multiplier with 1/count folded in */
     qie_quantize_multiplier((double)in->scales[0] / (double)out->scales[0], &p->multiplier,
                             &p->shift);
     if (p->shift > 31)
-      return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: scale ratio too large", label(op));
+      return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: scale ratio too large", qie_op_label(op));
     qie_mean_fold_count(s->count, &p->multiplier, &p->shift);
     op->scratch_bytes = out->elems * sizeof(int32_t);
     op->kernel = in->dtype == QIE_DT_INT8 ? "qs8_mean__ref" : "qs16_mean__ref";

@@ -11,17 +11,15 @@ typedef struct {
   uint8_t pad_value[8]; /* used when no constant-value input is given */
 } pad_data;
 
-static const char* label(const qie_op* op) { return op->name ? op->name : "PAD"; }
-
 static qie_status same_quant(qie_ctx* ctx, const qie_op* op, const qie_tensor* a,
                              const qie_tensor* b) {
   if (a->q_count == 0 && b->q_count == 0) return QIE_OK;
   if (a->q_count != 1 || b->q_count != 1)
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED,
-                    "%s: input and output must both be per-tensor quantized", label(op));
+                    "%s: input and output must both be per-tensor quantized", qie_op_label(op));
   if (a->scales[0] != b->scales[0] || a->zero_points[0] != b->zero_points[0])
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED,
-                    "%s: output quantization differs from the input's", label(op));
+                    "%s: output quantization differs from the input's", qie_op_label(op));
   return QIE_OK;
 }
 
@@ -59,20 +57,20 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* out = qie_out(ctx, op, 0);
   const size_t es = qie_dtype_size(in->dtype);
   if (out->dtype != in->dtype || es == 0)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output is %s, input is %s", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output is %s, input is %s", qie_op_label(op),
                     qie_dtype_name(out->dtype), qie_dtype_name(in->dtype));
   const int rank = in->rank;
   if (rank < 0 || rank > QIE_SHAPE_MAX_RANK || out->rank != rank)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input rank %d, output rank %d", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input rank %d, output rank %d", qie_op_label(op),
                     rank, out->rank);
   if (pads->dtype != QIE_DT_INT32 && pads->dtype != QIE_DT_INT64)
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: paddings are %s, expected int32 or int64",
-                    label(op), qie_dtype_name(pads->dtype));
+                    qie_op_label(op), qie_dtype_name(pads->dtype));
   if (!(pads->flags & QIE_TF_CONST) || !pads->data)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: paddings must be constant", label(op));
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: paddings must be constant", qie_op_label(op));
   if (pads->elems != (size_t)rank * 2 || pads->bytes < pads->elems * qie_dtype_size(pads->dtype))
     return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: paddings must have shape [%d, 2]",
-                    label(op), rank);
+                    qie_op_label(op), rank);
   st = same_quant(ctx, op, in, out);
   if (st) return st;
 
@@ -86,10 +84,10 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     const int64_t after = qie_const_int(pads, (size_t)d * 2 + 1);
     if (before < 0 || after < 0 || before > INT32_MAX || after > INT32_MAX)
       return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: padding of dim %d is out of range",
-                      label(op), d);
+                      qie_op_label(op), d);
     if ((int64_t)in->dims[d] + before + after != out->dims[d])
       return qie_fail(ctx, QIE_ERR_INVALID_PLAN,
-                      "%s: output dim %d is %d, expected %lld", label(op), d, (int)out->dims[d],
+                      "%s: output dim %d is %d, expected %lld", qie_op_label(op), d, (int)out->dims[d],
                       (long long)((int64_t)in->dims[d] + before + after));
     p->in_dims[d] = in->dims[d];
     p->before[d] = (int32_t)before;
@@ -99,20 +97,20 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   if (value) {
     if (value->dtype != in->dtype)
       return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: constant value is %s, input is %s",
-                      label(op), qie_dtype_name(value->dtype), qie_dtype_name(in->dtype));
+                      qie_op_label(op), qie_dtype_name(value->dtype), qie_dtype_name(in->dtype));
     if (value->elems != 1 || value->bytes < es)
       return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: constant value must be a scalar",
-                      label(op));
+                      qie_op_label(op));
     /* the constant must mean the same real value in the output's quantization */
     if (value->q_count > 0 && out->q_count > 0 &&
         (value->scales[0] != out->scales[0] || value->zero_points[0] != out->zero_points[0]))
       return qie_fail(ctx, QIE_ERR_UNSUPPORTED,
-                      "%s: constant value quantization differs from the output's", label(op));
+                      "%s: constant value quantization differs from the output's", qie_op_label(op));
   } else {
     const int32_t zp = out->q_count > 0 ? out->zero_points[0] : 0;
     if (!store_zero_point(out->dtype, zp, data->pad_value))
       return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: zero point %d is not representable in %s",
-                      label(op), (int)zp, qie_dtype_name(out->dtype));
+                      qie_op_label(op), (int)zp, qie_dtype_name(out->dtype));
   }
   op->data = data;
   switch (es) {

@@ -17,7 +17,7 @@ typedef struct {
 static qie_status prepare_pool(qie_ctx* ctx, qie_op* op, bool average) {
   qie_status st = qie_check_io(ctx, op, 1, 1, 1);
   if (st != QIE_OK) return st;
-  const char* l = qie_conv_label(op);
+  const char* l = qie_op_label(op);
   const qie_tensor* in = qie_in(ctx, op, 0);
   const qie_tensor* out = qie_out(ctx, op, 0);
   const qie_dtype dt = in->dtype;

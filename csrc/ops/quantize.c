@@ -15,42 +15,10 @@ typedef struct {
   int32_t zero_point;
 } quantize_data;
 
-static const char* label(const qie_op* op) {
-  return op->name ? op->name : (op->impl ? op->impl->name : "op");
-}
-
-static bool qrange(qie_dtype dt, int32_t* lo, int32_t* hi) {
-  switch (dt) {
-    case QIE_DT_INT8: *lo = -128; *hi = 127; return true;
-    case QIE_DT_UINT8: *lo = 0; *hi = 255; return true;
-    case QIE_DT_INT16: *lo = -32768; *hi = 32767; return true;
-    case QIE_DT_INT32: *lo = INT32_MIN; *hi = INT32_MAX; return true;
-    default: return false;
-  }
-}
-
-static qie_status check_q(qie_ctx* ctx, const qie_op* op, const qie_tensor* t, const char* role,
-                          float* scale, int32_t* zp) {
-  int32_t lo = 0, hi = 0;
-  if (t->q_count < 1 || !t->scales || !t->zero_points)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s has no quantization parameters", label(op), role);
-  if (t->q_count > 1)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: per-channel quantized %s", label(op), role);
-  *scale = t->scales[0];
-  *zp = t->zero_points[0];
-  if (!(isfinite(*scale) && *scale > 0.0f))
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s scale %g is not a positive number", label(op),
-                    role, (double)*scale);
-  if (qrange(t->dtype, &lo, &hi) && (*zp < lo || *zp > hi))
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s zero point %d out of range", label(op), role,
-                    (int)*zp);
-  return QIE_OK;
-}
-
 static qie_status check_shapes(qie_ctx* ctx, const qie_op* op, const qie_tensor* in,
                                const qie_tensor* out) {
   if (!qie_same_shape(in, out) || in->elems != out->elems)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output shape differs from input", label(op));
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output shape differs from input", qie_op_label(op));
   return QIE_OK;
 }
 
@@ -100,12 +68,12 @@ static qie_status prepare_quantize(qie_ctx* ctx, qie_op* op) {
                           (out->dtype == QIE_DT_INT8 || out->dtype == QIE_DT_UINT8 ||
                            out->dtype == QIE_DT_INT16);
   if (!from_float && !requant_pair(in->dtype, out->dtype))
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s -> %s unsupported", label(op),
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s -> %s unsupported", qie_op_label(op),
                     qie_dtype_name(in->dtype), qie_dtype_name(out->dtype));
   if ((st = check_shapes(ctx, op, in, out)) != QIE_OK) return st;
   float s_out;
   int32_t z_out;
-  if ((st = check_q(ctx, op, out, "output", &s_out, &z_out)) != QIE_OK) return st;
+  if ((st = qie_check_quant(ctx, op, out, "output", &s_out, &z_out)) != QIE_OK) return st;
 
   quantize_data* d = qie_persist_alloc(ctx, sizeof(quantize_data));
   if (!d) return QIE_ERR_NO_MEMORY;
@@ -119,11 +87,11 @@ static qie_status prepare_quantize(qie_ctx* ctx, qie_op* op) {
   } else {
     float s_in;
     int32_t z_in;
-    if ((st = check_q(ctx, op, in, "input", &s_in, &z_in)) != QIE_OK) return st;
+    if ((st = qie_check_quant(ctx, op, in, "input", &s_in, &z_in)) != QIE_OK) return st;
     qie_requantize_params* p = &d->requant;
     qie_quantize_multiplier((double)s_in / (double)s_out, &p->multiplier, &p->shift);
     if (p->shift > 30)
-      return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: rescale factor too large", label(op));
+      return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: rescale factor too large", qie_op_label(op));
     p->in_zp = z_in;
     p->out_zp = z_out;
   }
@@ -137,16 +105,16 @@ static qie_status eval_quantize(qie_ctx* ctx, qie_op* op) {
   const quantize_data* d = op->data;
   const qie_tensor* in = qie_in(ctx, op, 0);
   qie_tensor* out = qie_out(ctx, op, 0);
-  if (!d || !in || !out) return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: not prepared", label(op));
+  if (!d || !in || !out) return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: not prepared", qie_op_label(op));
   if (d->n == 0) return QIE_OK;
   if (!in->data || !out->data)
-    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: tensor without data", label(op));
+    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: tensor without data", qie_op_label(op));
   if (d->in_dt == QIE_DT_FLOAT32) {
     if (d->out_dt == QIE_DT_INT8) qie_quantize_f32_s8_ref(&d->quant, d->n, in->data, out->data);
     else if (d->out_dt == QIE_DT_UINT8) qie_quantize_f32_u8_ref(&d->quant, d->n, in->data, out->data);
     else qie_quantize_f32_s16_ref(&d->quant, d->n, in->data, out->data);
   } else if (!qie_requantize_ref(&d->requant, d->n, d->in_dt, in->data, d->out_dt, out->data)) {
-    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: bad requantize types", label(op));
+    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: bad requantize types", qie_op_label(op));
   }
   return QIE_OK;
 }
@@ -158,12 +126,12 @@ static qie_status prepare_dequantize(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* out = qie_out(ctx, op, 0);
   if (!(in->dtype == QIE_DT_INT8 || in->dtype == QIE_DT_UINT8 || in->dtype == QIE_DT_INT16) ||
       out->dtype != QIE_DT_FLOAT32)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s -> %s unsupported", label(op),
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s -> %s unsupported", qie_op_label(op),
                     qie_dtype_name(in->dtype), qie_dtype_name(out->dtype));
   if ((st = check_shapes(ctx, op, in, out)) != QIE_OK) return st;
   quantize_data* d = qie_persist_alloc(ctx, sizeof(quantize_data));
   if (!d) return QIE_ERR_NO_MEMORY;
-  if ((st = check_q(ctx, op, in, "input", &d->scale, &d->zero_point)) != QIE_OK) return st;
+  if ((st = qie_check_quant(ctx, op, in, "input", &d->scale, &d->zero_point)) != QIE_OK) return st;
   d->in_dt = in->dtype;
   d->out_dt = out->dtype;
   d->n = in->elems;
@@ -179,12 +147,12 @@ static qie_status eval_dequantize(qie_ctx* ctx, qie_op* op) {
   const quantize_data* d = op->data;
   const qie_tensor* in = qie_in(ctx, op, 0);
   qie_tensor* out = qie_out(ctx, op, 0);
-  if (!d || !in || !out) return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: not prepared", label(op));
+  if (!d || !in || !out) return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: not prepared", qie_op_label(op));
   if (d->n == 0) return QIE_OK;
   if (!in->data || !out->data)
-    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: tensor without data", label(op));
+    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: tensor without data", qie_op_label(op));
   if (!qie_dequantize_ref(d->scale, d->zero_point, d->n, d->in_dt, in->data, out->data))
-    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: bad dequantize type", label(op));
+    return qie_fail(ctx, QIE_ERR_INTERNAL, "%s: bad dequantize type", qie_op_label(op));
   return QIE_OK;
 }
 

@@ -3,8 +3,6 @@
 #include "../kernels/shape_ops.h"
 #include "../runtime/runtime.h"
 
-static const char* label(const qie_op* op) { return op->name ? op->name : "RESHAPE"; }
-
 /* Data-movement ops keep the real value of each element only if the output
  * shares the input's quantization. */
 static qie_status same_quant(qie_ctx* ctx, const qie_op* op, const qie_tensor* a,
@@ -12,12 +10,12 @@ static qie_status same_quant(qie_ctx* ctx, const qie_op* op, const qie_tensor* a
   if (a->q_count == 0 && b->q_count == 0) return QIE_OK;
   if (a->q_count != 1 || b->q_count != 1)
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED,
-                    "%s: input and output must both be per-tensor quantized", label(op));
+                    "%s: input and output must both be per-tensor quantized", qie_op_label(op));
   if (a->scales[0] != b->scales[0] || a->zero_points[0] != b->zero_points[0])
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED,
                     "%s: output quantization (scale %g, zero point %d) differs from the "
                     "input's (scale %g, zero point %d)",
-                    label(op), (double)b->scales[0], (int)b->zero_points[0],
+                    qie_op_label(op), (double)b->scales[0], (int)b->zero_points[0],
                     (double)a->scales[0], (int)a->zero_points[0]);
   return QIE_OK;
 }
@@ -28,13 +26,13 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* in = qie_in(ctx, op, 0);
   const qie_tensor* out = qie_out(ctx, op, 0);
   if (in->dtype != out->dtype)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output is %s, input is %s", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output is %s, input is %s", qie_op_label(op),
                     qie_dtype_name(out->dtype), qie_dtype_name(in->dtype));
   if (qie_dtype_size(in->dtype) == 0)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: unsupported dtype", label(op));
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: unsupported dtype", qie_op_label(op));
   if (in->elems != out->elems || in->bytes != out->bytes)
     return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input has %zu elements, output %zu",
-                    label(op), in->elems, out->elems);
+                    qie_op_label(op), in->elems, out->elems);
   st = same_quant(ctx, op, in, out);
   if (st) return st;
   op->kernel = "copy_reshape__ref";

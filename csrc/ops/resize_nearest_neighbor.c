@@ -3,10 +3,6 @@
 #include "../kernels/shape_ops.h"
 #include "../runtime/runtime.h"
 
-static const char* label(const qie_op* op) {
-  return op->name ? op->name : "RESIZE_NEAREST_NEIGHBOR";
-}
-
 static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   qie_status st = qie_check_io(ctx, op, 2, 2, 1);
   if (st) return st;
@@ -15,28 +11,28 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* out = qie_out(ctx, op, 0);
   const size_t es = qie_dtype_size(in->dtype);
   if (out->dtype != in->dtype || es == 0)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output is %s, input is %s", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output is %s, input is %s", qie_op_label(op),
                     qie_dtype_name(out->dtype), qie_dtype_name(in->dtype));
   if (in->rank != 4 || out->rank != 4)
     return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input and output must be 4-D (NHWC)",
-                    label(op));
+                    qie_op_label(op));
   if (size->dtype != QIE_DT_INT32 || !(size->flags & QIE_TF_CONST) || !size->data ||
       size->elems != 2 || size->bytes < 8)
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: size must be a constant int32 [2]",
-                    label(op));
+                    qie_op_label(op));
   const int64_t oh = qie_const_int(size, 0), ow = qie_const_int(size, 1);
   if (out->dims[0] != in->dims[0] || out->dims[1] != oh || out->dims[2] != ow ||
       out->dims[3] != in->dims[3])
     return qie_fail(ctx, QIE_ERR_INVALID_PLAN,
-                    "%s: output shape must be [%d, %lld, %lld, %d]", label(op), (int)in->dims[0],
+                    "%s: output shape must be [%d, %lld, %lld, %d]", qie_op_label(op), (int)in->dims[0],
                     (long long)oh, (long long)ow, (int)in->dims[3]);
   if (out->elems > 0 && (in->dims[1] <= 0 || in->dims[2] <= 0))
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: empty input image", label(op));
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: empty input image", qie_op_label(op));
   if (in->q_count != 0 || out->q_count != 0) {
     if (in->q_count != 1 || out->q_count != 1 || in->scales[0] != out->scales[0] ||
         in->zero_points[0] != out->zero_points[0])
       return qie_fail(ctx, QIE_ERR_UNSUPPORTED,
-                      "%s: output quantization differs from the input's", label(op));
+                      "%s: output quantization differs from the input's", qie_op_label(op));
   }
   qie_resize_nn_params* p = qie_persist_alloc(ctx, sizeof(qie_resize_nn_params));
   if (!p) return QIE_ERR_NO_MEMORY;

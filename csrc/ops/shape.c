@@ -3,8 +3,6 @@
 
 #include "../runtime/runtime.h"
 
-static const char* label(const qie_op* op) { return op->name ? op->name : "SHAPE"; }
-
 static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   qie_status st = qie_check_io(ctx, op, 1, 1, 1);
   if (st) return st;
@@ -12,12 +10,12 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* out = qie_out(ctx, op, 0);
   if (out->dtype != QIE_DT_INT32 && out->dtype != QIE_DT_INT64)
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: output is %s, expected int32 or int64",
-                    label(op), qie_dtype_name(out->dtype));
+                    qie_op_label(op), qie_dtype_name(out->dtype));
   if (out->rank != 1 || out->dims[0] != in->rank)
     return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output must be 1-D with %d elements",
-                    label(op), in->rank);
+                    qie_op_label(op), in->rank);
   if (in->rank < 0 || in->rank > QIE_MAX_RANK)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input rank %d", label(op), in->rank);
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input rank %d", qie_op_label(op), in->rank);
   op->kernel = out->dtype == QIE_DT_INT32 ? "s32_shape__ref" : "s64_shape__ref";
   return QIE_OK;
 }

@@ -7,19 +7,17 @@
 #include "../kernels/shape_ops.h"
 #include "../runtime/runtime.h"
 
-static const char* label(const qie_op* op) { return op->name ? op->name : "STRIDED_SLICE"; }
-
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 static qie_status check_spec(qie_ctx* ctx, const qie_op* op, const qie_tensor* t,
                              const char* role, size_t n) {
   if (t->dtype != QIE_DT_INT32 && t->dtype != QIE_DT_INT64)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s is %s, expected int32", label(op), role,
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s is %s, expected int32", qie_op_label(op), role,
                     qie_dtype_name(t->dtype));
   if (!(t->flags & QIE_TF_CONST) || !t->data)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s must be constant", label(op), role);
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s must be constant", qie_op_label(op), role);
   if (t->rank != 1 || t->elems != n || t->bytes < n * qie_dtype_size(t->dtype))
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s must be 1-D with %zu entries", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s must be 1-D with %zu entries", qie_op_label(op),
                     role, n);
   return QIE_OK;
 }
@@ -41,13 +39,13 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   const size_t es = qie_dtype_size(in->dtype);
   const int rank = in->rank;
   if (out->dtype != in->dtype || es == 0)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output is %s, input is %s", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output is %s, input is %s", qie_op_label(op),
                     qie_dtype_name(out->dtype), qie_dtype_name(in->dtype));
   if (rank < 1 || rank > QIE_SHAPE_MAX_RANK)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: input rank %d", label(op), rank);
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: input rank %d", qie_op_label(op), rank);
   const size_t n = begin->elems;
   if (n > 32)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %zu slice entries", label(op), n);
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %zu slice entries", qie_op_label(op), n);
   if ((st = check_spec(ctx, op, begin, "begin", n))) return st;
   if ((st = check_spec(ctx, op, end, "end", n))) return st;
   if (strides && (st = check_spec(ctx, op, strides, "strides", n))) return st;
@@ -55,7 +53,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     if (in->q_count != 1 || out->q_count != 1 || in->scales[0] != out->scales[0] ||
         in->zero_points[0] != out->zero_points[0])
       return qie_fail(ctx, QIE_ERR_UNSUPPORTED,
-                      "%s: output quantization differs from the input's", label(op));
+                      "%s: output quantization differs from the input's", qie_op_label(op));
   }
 
   const uint32_t mask_all = n == 32 ? 0xFFFFFFFFu : ((1u << n) - 1u);
@@ -68,13 +66,13 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
       (uint32_t)op->iattr[QIE_SLICE_SHRINK_AXIS_MASK] & mask_all & ~ellipsis_mask & ~new_axis_mask;
   const bool offset = op->iattr[QIE_SLICE_OFFSET] != 0;
   if (popcount32(ellipsis_mask) > 1)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: more than one ellipsis", label(op));
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: more than one ellipsis", qie_op_label(op));
   /* spec entries that consume one input dim each; the ellipsis (explicit, or
    * implied at the end) covers the rest */
   const int consuming = (int)n - popcount32(ellipsis_mask) - popcount32(new_axis_mask);
   const int ellipsis_dims = rank - consuming;
   if (ellipsis_dims < 0)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %d sliced axes for rank %d", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %d sliced axes for rank %d", qie_op_label(op),
                     consuming, rank);
 
   int64_t start[QIE_SHAPE_MAX_RANK], count[QIE_SHAPE_MAX_RANK], step[QIE_SHAPE_MAX_RANK];
@@ -101,7 +99,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     const int64_t size = in->dims[d];
     const int64_t stride = strides ? qie_const_int(strides, j) : 1;
     if (stride == 0 || stride < -INT32_MAX || stride > INT32_MAX)
-      return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: stride %lld", label(op), (long long)stride);
+      return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: stride %lld", qie_op_label(op), (long long)stride);
     int64_t b = qie_const_int(begin, j);
     if (b < 0) b += size;
     b = stride > 0 ? clamp64(b, 0, size) : clamp64(b, -1, size - 1);
@@ -111,7 +109,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
       /* one element at b, whatever the stride's sign */
       if (b < 0 || b >= size)
         return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: shrunk axis %d index is out of range",
-                        label(op), d);
+                        qie_op_label(op), d);
       c = 1;
     } else {
       int64_t e = qie_const_int(end, j);
@@ -131,12 +129,12 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     ++d;
   }
   if (out->rank != want_rank)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output rank %d, expected %d", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output rank %d, expected %d", qie_op_label(op),
                     out->rank, want_rank);
   for (int i = 0; i < want_rank; ++i)
     if (out->dims[i] != want[i])
       return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output dim %d is %d, expected %d",
-                      label(op), i, (int)out->dims[i], (int)want[i]);
+                      qie_op_label(op), i, (int)out->dims[i], (int)want[i]);
 
   qie_gather_params* p = qie_persist_alloc(ctx, sizeof(qie_gather_params));
   if (!p) return QIE_ERR_NO_MEMORY;

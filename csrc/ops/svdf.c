@@ -17,10 +17,8 @@ typedef struct {
   size_t scratch_out_offset; /* bytes into op->scratch */
 } svdf_data;
 
-static const char* label(const qie_op* op) { return op->name ? op->name : "SVDF"; }
-
 static qie_status bad(qie_ctx* ctx, const qie_op* op, const char* what) {
-  return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "SVDF %s: %s", label(op), what);
+  return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "SVDF %s: %s", qie_op_label(op), what);
 }
 
 static bool scale_ok(const qie_tensor* t) {
@@ -91,7 +89,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
       return st;
     if (wt->dtype != QIE_DT_INT16 || state->dtype != QIE_DT_INT16)
       return qie_fail(ctx, QIE_ERR_UNSUPPORTED,
-                      "SVDF %s: int8 SVDF needs int16 weights_time and state (has %s, %s)", label(op),
+                      "SVDF %s: int8 SVDF needs int16 weights_time and state (has %s, %s)", qie_op_label(op),
                       qie_dtype_name(wt->dtype), qie_dtype_name(state->dtype));
     if (!scale_ok(x) || !scale_ok(wf) || !scale_ok(wt) || !scale_ok(state) || !scale_ok(out))
       return bad(ctx, op, "input, weights, state and output need positive per-tensor scales");
@@ -118,7 +116,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     op->scratch_bytes = d->scratch_out_offset + (size_t)bu * sizeof(int32_t);
     op->kernel = "qs8_svdf_s16state__ref";
   } else {
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "SVDF %s: input type %s", label(op),
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "SVDF %s: input type %s", qie_op_label(op),
                     qie_dtype_name(x->dtype));
   }
   op->data = d;

@@ -2,17 +2,15 @@
 #include "../kernels/shape_ops.h"
 #include "../runtime/runtime.h"
 
-static const char* label(const qie_op* op) { return op->name ? op->name : "TRANSPOSE"; }
-
 static qie_status same_quant(qie_ctx* ctx, const qie_op* op, const qie_tensor* a,
                              const qie_tensor* b) {
   if (a->q_count == 0 && b->q_count == 0) return QIE_OK;
   if (a->q_count != 1 || b->q_count != 1)
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED,
-                    "%s: input and output must both be per-tensor quantized", label(op));
+                    "%s: input and output must both be per-tensor quantized", qie_op_label(op));
   if (a->scales[0] != b->scales[0] || a->zero_points[0] != b->zero_points[0])
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED,
-                    "%s: output quantization differs from the input's", label(op));
+                    "%s: output quantization differs from the input's", qie_op_label(op));
   return QIE_OK;
 }
 
@@ -24,20 +22,20 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* out = qie_out(ctx, op, 0);
   const size_t es = qie_dtype_size(in->dtype);
   if (out->dtype != in->dtype || es == 0)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output is %s, input is %s", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output is %s, input is %s", qie_op_label(op),
                     qie_dtype_name(out->dtype), qie_dtype_name(in->dtype));
   const int rank = in->rank;
   if (rank < 0 || rank > QIE_SHAPE_MAX_RANK || out->rank != rank)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input rank %d, output rank %d", label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input rank %d, output rank %d", qie_op_label(op),
                     rank, out->rank);
   if (perm->dtype != QIE_DT_INT32 && perm->dtype != QIE_DT_INT64)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: perm is %s, expected int32", label(op),
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: perm is %s, expected int32", qie_op_label(op),
                     qie_dtype_name(perm->dtype));
   if (!(perm->flags & QIE_TF_CONST) || !perm->data)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: perm must be constant", label(op));
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: perm must be constant", qie_op_label(op));
   if (perm->elems != (size_t)rank || perm->bytes < perm->elems * qie_dtype_size(perm->dtype))
     return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: perm has %zu entries, input rank is %d",
-                    label(op), perm->elems, rank);
+                    qie_op_label(op), perm->elems, rank);
   st = same_quant(ctx, op, in, out);
   if (st) return st;
 
@@ -50,7 +48,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     const int64_t v = qie_const_int(perm, (size_t)i);
     if (v < 0 || v >= rank || seen[v])
       return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: perm is not a permutation of 0..%d",
-                      label(op), rank - 1);
+                      qie_op_label(op), rank - 1);
     seen[v] = true;
     p->perm[i] = (int)v;
     p->in_dims[i] = in->dims[i];
@@ -58,7 +56,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   for (int i = 0; i < rank; ++i)
     if (out->dims[i] != in->dims[p->perm[i]])
       return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output dim %d is %d, expected %d",
-                      label(op), i, (int)out->dims[i], (int)in->dims[p->perm[i]]);
+                      qie_op_label(op), i, (int)out->dims[i], (int)in->dims[p->perm[i]]);
   op->data = p;
   switch (es) {
     case 1: op->kernel = "x8_transpose__ref"; break;

@@ -1,4 +1,5 @@
 /* Small helpers the ops share: messages, tensor access, validation. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,34 +80,65 @@ const char* qie_dtype_name(qie_dtype dtype) {
   return "unknown";
 }
 
-static const char* op_label(const qie_op* op) {
-  return op->name ? op->name : (op->impl ? op->impl->name : "op");
+const char* qie_op_label(const qie_op* op) {
+  if (op->name && op->name[0]) return op->name;
+  return op->impl ? op->impl->name : "op";
+}
+
+bool qie_dtype_qrange(qie_dtype dtype, int32_t* lo, int32_t* hi) {
+  switch (dtype) {
+    case QIE_DT_INT8: *lo = -128; *hi = 127; return true;
+    case QIE_DT_UINT8: *lo = 0; *hi = 255; return true;
+    case QIE_DT_INT16: *lo = -32768; *hi = 32767; return true;
+    case QIE_DT_UINT16: *lo = 0; *hi = 65535; return true;
+    case QIE_DT_INT32: *lo = INT32_MIN; *hi = INT32_MAX; return true;
+    default: return false;
+  }
+}
+
+qie_status qie_check_quant(qie_ctx* ctx, const qie_op* op, const qie_tensor* t, const char* role,
+                           float* scale, int32_t* zero_point) {
+  const char* l = qie_op_label(op);
+  if (t->q_count < 1 || !t->scales || !t->zero_points)
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s has no quantization parameters", l, role);
+  if (t->q_count > 1)
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: per-channel quantized %s", l, role);
+  *scale = t->scales[0];
+  *zero_point = t->zero_points[0];
+  if (!(isfinite(*scale) && *scale > 0.0f))
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s scale %g is not a positive number", l, role,
+                    (double)*scale);
+  int32_t lo, hi;
+  if (qie_dtype_qrange(t->dtype, &lo, &hi) && (*zero_point < lo || *zero_point > hi))
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s zero point %d out of range", l, role,
+                    (int)*zero_point);
+  return QIE_OK;
 }
 
 qie_status qie_check_io(qie_ctx* ctx, const qie_op* op, int min_in, int max_in, int n_out) {
   if (op->n_in < min_in || op->n_in > max_in)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: expects %d..%d inputs, has %d", op_label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: expects %d..%d inputs, has %d", qie_op_label(op),
                     min_in, max_in, op->n_in);
   if (op->n_out != n_out)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: expects %d outputs, has %d", op_label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: expects %d outputs, has %d", qie_op_label(op),
                     n_out, op->n_out);
   for (int i = 0; i < min_in; ++i)
     if (op->in[i] < 0)
-      return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input %d is required", op_label(op), i);
+      return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: input %d is required", qie_op_label(op), i);
   for (int i = 0; i < n_out; ++i)
     if (op->out[i] < 0)
-      return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output %d is required", op_label(op), i);
+      return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: output %d is required", qie_op_label(op), i);
   return QIE_OK;
 }
 
 qie_status qie_check_tensor(qie_ctx* ctx, const qie_op* op, const qie_tensor* t, const char* role,
                             qie_dtype dtype, int rank) {
-  if (!t) return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: missing %s", op_label(op), role);
+  if (!t) return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: missing %s", qie_op_label(op), role);
   if (t->dtype != dtype)
-    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s is %s, expected %s", op_label(op), role,
+    return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s is %s, expected %s", qie_op_label(op), role,
                     qie_dtype_name(t->dtype), qie_dtype_name(dtype));
   if (rank >= 0 && t->rank != rank)
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s has rank %d, expected %d", op_label(op),
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: %s has rank %d, expected %d", qie_op_label(op),
                     role, t->rank, rank);
   return QIE_OK;
 }

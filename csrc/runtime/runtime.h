@@ -74,6 +74,15 @@ qie_status qie_fail(qie_ctx* ctx, qie_status status, const char* fmt, ...)
 /* Zeroed persistent memory owned by the model; NULL on failure (ctx->err set). */
 void* qie_persist_alloc(qie_ctx* ctx, size_t bytes);
 
+/* The op's name for messages: its plan name, else its kind. */
+const char* qie_op_label(const qie_op* op);
+/* Integer range of a quantized dtype; false for types without one. */
+bool qie_dtype_qrange(qie_dtype dtype, int32_t* lo, int32_t* hi);
+/* Requires per-tensor quantization with a finite scale > 0 and a zero point inside
+ * the dtype's range; returns them. */
+qie_status qie_check_quant(qie_ctx* ctx, const qie_op* op, const qie_tensor* t, const char* role,
+                           float* scale, int32_t* zero_point);
+
 /* Input i of op (NULL if absent or i out of range); output i (NULL if out of range). */
 qie_tensor* qie_in(qie_ctx* ctx, const qie_op* op, int i);
 qie_tensor* qie_out(qie_ctx* ctx, const qie_op* op, int i);
