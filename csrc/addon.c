@@ -165,6 +165,27 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/* A fresh typed array of the output's dtype holding a copy of its bytes. */
+static napi_value output_array(napi_env env, const qie_tensor_info* ti, const void* src) {
+  napi_typedarray_type type = napi_uint8_array;
+  size_t elem = 1;
+  switch (ti->dtype) {
+    case QIE_DT_FLOAT32: type = napi_float32_array; elem = 4; break;
+    case QIE_DT_INT8: type = napi_int8_array; break;
+    case QIE_DT_INT16: type = napi_int16_array; elem = 2; break;
+    case QIE_DT_UINT16: type = napi_uint16_array; elem = 2; break;
+    case QIE_DT_INT32: type = napi_int32_array; elem = 4; break;
+    case QIE_DT_INT64: type = napi_bigint64_array; elem = 8; break;
+    default: break; /* uint8, bool */
+  }
+  void* dst = NULL;
+  napi_value ab, ta;
+  napi_create_arraybuffer(env, ti->bytes, &dst, &ab);
+  if (ti->bytes) memcpy(dst, src, ti->bytes);
+  napi_create_typedarray(env, type, ti->bytes / elem, ab, 0, &ta);
+  return ta;
+}
+
 static void run_execute(napi_env env, void* data) {
   run_t* r = data;
   r->status = qie_model_run(r->h->model, r->err);
@@ -184,10 +205,7 @@ static void run_complete(napi_env env, napi_status status, void* data) {
     for (int i = 0; i < n; ++i) {
       qie_tensor_info ti;
       qie_model_output_info(h->model, i, &ti);
-      void* copy = NULL;
-      napi_value buf;
-      napi_create_buffer_copy(env, ti.bytes, qie_model_output_data(h->model, i), &copy, &buf);
-      napi_set_element(env, arr, (uint32_t)i, buf);
+      napi_set_element(env, arr, (uint32_t)i, output_array(env, &ti, qie_model_output_data(h->model, i)));
     }
     napi_resolve_deferred(env, r->deferred, arr);
   }

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadModel, Model } from '../engine/model';
 import { asBytes, dequantize } from '../engine/tensors';
 import { QieError } from '../errors';
-import { importModel } from '../model/compile';
+import { compileModel } from '../model/compile';
 import { formatInspect, inspectReport } from './inspect';
 
 const USAGE = `usage:
@@ -86,10 +86,10 @@ async function cmdInspect(args: string[]): Promise<void> {
   const bytes = await readFile(positionals[0]).catch((e: Error) => {
     throw new QieError('bad_input', `cannot read ${positionals[0]}: ${e.message}`);
   });
-  const { graph } = importModel(bytes);
-  const model: Model = await loadModel(bytes, { kernels: values.kernels });
+  const compiled = compileModel(bytes);
+  const model = new Model(compiled.graph, compiled.plan, compiled.format, { kernels: values.kernels });
   try {
-    const report = inspectReport(graph, model);
+    const report = inspectReport(compiled.graph, model);
     process.stdout.write(values.json ? JSON.stringify(report, null, 1) + '\n' : formatInspect(report));
   } finally {
     model.dispose();

@@ -5,7 +5,7 @@ import { compileModel, ModelFormat } from '../model/compile';
 import { DType, Graph, Op } from '../model/ir';
 import { graphMacs, opMacs } from '../model/stats';
 import { native, NativeHandle } from './native';
-import { asBytes, fromBytes, TYPED_ARRAY, TypedArray } from './tensors';
+import { asBytes, TYPED_ARRAY, TypedArray } from './tensors';
 
 export interface TensorMeta {
   name: string;
@@ -56,6 +56,10 @@ function meta(g: Graph, index: number, uint8: boolean): TensorMeta {
     zeroPoints: q ? q.zeroPoints.map((z) => z + shift) : undefined,
     bytes,
   };
+}
+
+function flipInPlace(bytes: Uint8Array): void {
+  for (let i = 0; i < bytes.length; i++) bytes[i] ^= 0x80;
 }
 
 function flip(bytes: Uint8Array): Uint8Array {
@@ -122,7 +126,13 @@ export class Model {
     const next = this.queue.then(async () => {
       if (!this.handle) throw new QieError('disposed', 'the model was disposed');
       const outs = await native.run(this.handle, raw);
-      return outs.map((b, i) => fromBytes(this.outputs[i].dtype, this.uint8Out[i] ? flip(b) : b));
+      // legacy uint8 outputs come back as int8: flip the same bytes into a Uint8Array
+      return outs.map((o, i) => {
+        if (!this.uint8Out[i]) return o;
+        const u = new Uint8Array(o.buffer, o.byteOffset, o.byteLength);
+        flipInPlace(u);
+        return u;
+      });
     });
     this.queue = next.catch(() => undefined);
     return next;

@@ -1,6 +1,7 @@
 // The TS face of the addon: the only file that loads it.
 import * as path from 'node:path';
 import { QieError, QieErrorCode } from '../errors';
+import type { TypedArray } from './tensors';
 
 export interface NativeTensorInfo {
   dtype: number;
@@ -21,7 +22,7 @@ export type NativeHandle = { readonly __brand: 'qie-native-handle' };
 interface Addon {
   create(plan: Uint8Array, kernels?: string): NativeHandle;
   info(h: NativeHandle): NativeInfo;
-  run(h: NativeHandle, inputs: Uint8Array[]): Promise<Buffer[]>;
+  run(h: NativeHandle, inputs: Uint8Array[]): Promise<TypedArray[]>;
   resetState(h: NativeHandle): void;
   dispose(h: NativeHandle): void;
 }
@@ -70,7 +71,7 @@ export const native = {
       throw asQieError(e);
     }
   },
-  async run(h: NativeHandle, inputs: Uint8Array[]): Promise<Buffer[]> {
+  async run(h: NativeHandle, inputs: Uint8Array[]): Promise<TypedArray[]> {
     try {
       return await load().run(h, inputs);
     } catch (e) {

@@ -24,13 +24,6 @@ export const TYPED_ARRAY: Record<DType, Ctor> = {
   bool: Uint8Array,
 };
 
-/** A fresh, aligned typed array of dtype holding a copy of raw bytes. */
-export function fromBytes(dtype: DType, bytes: Uint8Array): TypedArray {
-  const copy = new ArrayBuffer(bytes.byteLength);
-  new Uint8Array(copy).set(bytes);
-  return new TYPED_ARRAY[dtype](copy);
-}
-
 export function asBytes(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
