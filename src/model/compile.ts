@@ -20,13 +20,9 @@ export interface Compiled {
   format: ModelFormat;
 }
 
-export function importModel(bytes: Uint8Array): { graph: Graph; format: ModelFormat } {
+export function compileModel(bytes: Uint8Array): Compiled {
   const format = detectFormat(bytes);
   if (format === 'onnx') throw new QieError('unsupported_op', 'ONNX models are not supported yet by this build');
-  return { graph: runPasses(importTflite(bytes)), format };
-}
-
-export function compileModel(bytes: Uint8Array): Compiled {
-  const { graph, format } = importModel(bytes);
+  const graph = runPasses(importTflite(bytes));
   return { graph, plan: writePlan(graph), format };
 }
