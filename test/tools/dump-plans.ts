@@ -1,10 +1,16 @@
 // Compiles every shared model to a plan file and writes the case list that the
 // C plan runner (csrc/tools/run_plan.c) checks, so the goldens run without Node:
-// under sanitizers and, for cross builds, under qemu-user.
+// under sanitizers and, for cross builds, under qemu-user. Also writes the plans
+// the runner's fuzzer mutates (fuzz.txt): the small shared models and the
+// project's multi-op models that reach every op family.
 //   node dist/test/tools/dump-plans.js OUT_DIR [MODEL ...]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { compileModel } from '../../src/model/compile';
+import { FUZZ_MODELS, fuzzModelBytes } from '../helpers/fuzz-models';
+
+/** Shared models small enough to fuzz thousands of times under sanitizers. */
+const FUZZ_SHARED = ['hello_world_int8', 'micro_speech', 'magic_wand', 'person_detect'];
 
 interface CaseTensor {
   file: string;
@@ -22,9 +28,16 @@ function main(): number {
   }
   const models = path.resolve(process.cwd(), '..', 'shared', 'models');
   mkdirSync(outDir, { recursive: true });
+  const fuzz: string[] = [];
+  for (const name of Object.keys(FUZZ_MODELS)) {
+    const planFile = path.resolve(outDir, `${name}.plan`);
+    writeFileSync(planFile, compileModel(fuzzModelBytes(name)).plan);
+    fuzz.push(planFile);
+  }
   if (!existsSync(models)) {
     process.stdout.write(`NOTICE: ${models} is absent: no golden plans written\n`);
     writeFileSync(path.join(outDir, 'cases.txt'), '');
+    writeFileSync(path.join(outDir, 'fuzz.txt'), fuzz.join('\n') + '\n');
     return 0;
   }
   const lines: string[] = [];
@@ -36,6 +49,7 @@ function main(): number {
     const { plan } = compileModel(readFileSync(file));
     const planFile = path.resolve(outDir, `${name}.plan`);
     writeFileSync(planFile, plan);
+    if (FUZZ_SHARED.includes(name)) fuzz.push(planFile);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'golden', 'manifest.json'), 'utf8')) as Manifest;
     for (const c of manifest.cases) {
       lines.push(`case ${name}/${c.name} ${planFile}`);
@@ -45,6 +59,7 @@ function main(): number {
     }
   }
   writeFileSync(path.join(outDir, 'cases.txt'), lines.join('\n') + '\n');
+  writeFileSync(path.join(outDir, 'fuzz.txt'), fuzz.join('\n') + '\n');
   process.stdout.write(`wrote ${lines.filter((l) => l.startsWith('case')).length} cases to ${outDir}/cases.txt\n`);
   return 0;
 }
