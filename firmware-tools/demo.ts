@@ -3,16 +3,11 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { loadModel, quantize } from '../src';
+import { argmax, loadModel, quantize } from '../src';
 import { makeDemoModel } from './demo/model';
-import { CLASSES, makeWindow, seeded } from './demo/synthetic';
+import { CLASSES, makeWindow } from './demo/synthetic';
+import { seededRandom } from '../src/util/random';
 import { forward } from './demo/train';
-
-const argmax = (a: ArrayLike<number>) => {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
-  return best;
-};
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -25,7 +20,7 @@ async function main(): Promise<void> {
   console.log(`  input ${input.dtype} [${input.shape}] scale ${input.scale!.toPrecision(4)} zp ${input.zeroPoint}; arena ${model.arenaBytes} bytes; ${model.macs} MACs`);
   console.log(`  kernels: ${model.ops.map((o) => `${o.kind}=${o.kernel}`).join(', ')}`);
 
-  const rand = seeded(99);
+  const rand = seededRandom(99);
   let correct = 0, agree = 0, n = 0;
   const rows: string[] = [];
   for (let i = 0; i < 30; i++) {

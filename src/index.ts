@@ -1,7 +1,7 @@
 // qie's public API.
 export { loadModel, Model } from './engine/model';
 export type { LoadOptions, OpReport, TensorMeta } from './engine/model';
-export { quantize, dequantize } from './engine/tensors';
+export { argmax, quantize, dequantize } from './engine/tensors';
 export type { QuantParams, TypedArray } from './engine/tensors';
 export { QieError, isQieError } from './errors';
 export type { QieErrorCode } from './errors';

@@ -6,19 +6,10 @@ import { readFileSync } from 'node:fs';
 import { loadModel, QieError } from '../src';
 import { compileModel } from '../src/model/compile';
 import { native } from '../src/engine/native';
+import { seededRandom } from '../src/util/random';
 import { sharedDir } from './helpers/shared';
 
 const shared = sharedDir();
-
-// small deterministic PRNG (mulberry32) so failures reproduce
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function tryModel(bytes: Uint8Array): Promise<'ran' | 'refused'> {
   let model;
@@ -53,7 +44,7 @@ if (!shared) {
   });
 
   test('2,000 byte-flipped variants of person_detect run or are refused', async (t) => {
-    const random = rng(20261128);
+    const random = seededRandom(20261128);
     const counts = { ran: 0, refused: 0 };
     // half the mutations hit the flatbuffer's tables (the first and last few KB hold
     // offsets, shapes and indices); the rest anywhere
@@ -79,7 +70,7 @@ if (!shared) {
 
   test('mutated plans are validated by the C runtime', async (t) => {
     const { plan } = compileModel(original);
-    const random = rng(7);
+    const random = seededRandom(7);
     // mutate the tables (header, tensors, ops, indices, quant params), not the weights
     const tablesEnd = new DataView(plan.buffer, plan.byteOffset).getUint32(16 * 4, true); // blob offset
     const counts = { ran: 0, refused: 0 };

@@ -2,7 +2,7 @@
 // TFLite Micro's reference kernels' (float32 within 1e-5 relative), and the
 // arena is no larger than TFLite Micro's.
 import test from 'ava';
-import { loadModel, Model } from '../src';
+import { argmax, loadModel, Model } from '../src';
 import { asBytes } from '../src/engine/tensors';
 import { listModels, loadManifest, readCase, sharedDir } from './helpers/shared';
 import { compareOutput } from './helpers/compare';
@@ -36,11 +36,6 @@ if (!shared) {
     });
   }
 
-  const argmax = (a: ArrayLike<number>) => {
-    let best = 0;
-    for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
-    return best;
-  };
   const classifications: [string, string, number, string][] = [
     ['person_detect', 'person_tflm_test', 1, 'person'],
     ['person_detect', 'no_person_minus128', 0, 'no person'],

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { seededRandom } from '../src/util/random';
 import * as fs from 'fs';
 import { QieError } from '../src/errors';
 import { Graph, OpKind } from '../src/model/ir';
@@ -434,17 +435,6 @@ test('unsupported tensor types and ranks', (t) => {
 
 // ---- mutation sweep ----
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('mutation sweep: 2,000 byte-flipped person_detect variants import or throw QieError', (t) => {
   let base: Uint8Array;
   if (shared) base = new Uint8Array(fs.readFileSync(modelPath('person_detect')));
@@ -465,7 +455,7 @@ test('mutation sweep: 2,000 byte-flipped person_detect variants import or throw 
   const structural: number[] = [];
   for (let i = 0; i < base.length; i++) if (!isData[i]) structural.push(i);
 
-  const rnd = mulberry32(0x9e3779b9);
+  const rnd = seededRandom(0x9e3779b9);
   const started = Date.now();
   let imported = 0;
   const codes: Record<string, number> = {};

@@ -1,6 +1,7 @@
 // Synthetic 3-axis accelerometer windows for the demo classifier: a gateway reading a
 // vibration/motion sensor that is still, carried by someone walking, or shaken.
 // Seeded, so the demo model is the same on every machine.
+import { seededRandom } from '../../src/util/random';
 
 export const CLASSES = ['still', 'walk', 'shake'] as const;
 export const WINDOW = 32; // samples per window (1.28 s at 25 Hz)
@@ -8,16 +9,6 @@ export const AXES = 3;
 export const FEATURES = WINDOW * AXES;
 const RATE_HZ = 25;
 
-/** mulberry32: small, fast, good enough for synthetic data. */
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
@@ -51,7 +42,7 @@ export function makeWindow(c: number, rand: () => number): Float32Array {
 }
 
 export function makeDataset(perClass: number, seed: number): { x: Float32Array[]; y: number[] } {
-  const rand = seeded(seed);
+  const rand = seededRandom(seed);
   const x: Float32Array[] = [];
   const y: number[] = [];
   for (let i = 0; i < perClass; i++)

@@ -1,6 +1,6 @@
 // A two-layer perceptron (features -> hidden ReLU -> classes) trained with plain
 // mini-batch gradient descent on softmax cross-entropy. Small and deterministic.
-import { seeded } from './synthetic';
+import { seededRandom } from '../../src/util/random';
 
 export interface Mlp {
   inputs: number;
@@ -30,7 +30,7 @@ export function forward(m: Mlp, x: Float32Array): { h: Float32Array; logits: Flo
 
 export function train(x: Float32Array[], y: number[], hidden: number, classes: number, epochs = 40, seed = 7): Mlp {
   const inputs = x[0].length;
-  const rand = seeded(seed);
+  const rand = seededRandom(seed);
   const init = (n: number, fan: number) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * Math.sqrt(6 / fan));
   const m: Mlp = { inputs, hidden, classes, w1: init(hidden * inputs, inputs), b1: new Float32Array(hidden), w2: init(classes * hidden, hidden), b2: new Float32Array(classes) };
   const rate = 0.05;

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { QieError } from '../errors';
 import { compileModel, ModelFormat } from '../model/compile';
-import { DType, Graph, Op } from '../model/ir';
+import { DType, DTYPE_BYTES, elementCount, Graph, Op } from '../model/ir';
 import { graphMacs, opMacs } from '../model/stats';
 import { native, NativeHandle } from './native';
 import { asBytes, TYPED_ARRAY, TypedArray } from './tensors';
@@ -45,7 +45,7 @@ function meta(g: Graph, index: number, uint8: boolean): TensorMeta {
   const q = t.quant;
   const shift = uint8 ? 128 : 0;
   const dtype: DType = uint8 ? 'uint8' : t.dtype;
-  const bytes = t.shape.reduce((a, b) => a * b, 1) * TYPED_ARRAY[dtype].BYTES_PER_ELEMENT;
+  const bytes = elementCount(t.shape) * DTYPE_BYTES[dtype];
   return {
     name: t.name,
     dtype,
@@ -62,9 +62,9 @@ function flipInPlace(bytes: Uint8Array): void {
   for (let i = 0; i < bytes.length; i++) bytes[i] ^= 0x80;
 }
 
-function flip(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] ^ 0x80;
+function flipped(bytes: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(bytes);
+  flipInPlace(out);
   return out;
 }
 
@@ -150,7 +150,7 @@ export class Model {
       if (a.byteLength !== m.bytes)
         throw new QieError('bad_input', `input ${i} (${m.name}) must hold ${m.bytes} bytes for ${m.dtype} [${m.shape}], got ${a.byteLength}`);
       const bytes = asBytes(a);
-      return this.uint8In[i] ? flip(bytes) : bytes;
+      return this.uint8In[i] ? flipped(bytes) : bytes;
     });
   }
 

@@ -57,3 +57,10 @@ export function dequantize(values: ArrayLike<number>, p: { scale: number; zeroPo
   for (let i = 0; i < values.length; i++) out[i] = Math.fround(p.scale) * (values[i] - p.zeroPoint);
   return out;
 }
+
+/** Index of the largest value (the first on ties): a classifier's answer. */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
