@@ -28,10 +28,14 @@ typedef struct {
 /* How an int8 conv-family kernel turns int32 accumulators into int8: output
  * channel c is requantized with multiplier[c], shift[c] (one entry per output
  * channel even for per-tensor weights), offset by output_zp and clamped. */
+enum { QIE_RQ_FIXED = 0, QIE_RQ_FLOAT = 1 };
+
 typedef struct {
   int32_t input_zp, filter_zp, output_zp;
-  const int32_t* multiplier;
-  const int32_t* shift;
+  int32_t mode;             /* QIE_RQ_FIXED (TFLite plans) or QIE_RQ_FLOAT (ONNX plans) */
+  const int32_t* multiplier; /* QIE_RQ_FIXED */
+  const int32_t* shift;      /* QIE_RQ_FIXED */
+  const float* scale;        /* QIE_RQ_FLOAT: input_scale * filter_scale[c] / output_scale */
   int32_t act_min, act_max;
 } qie_qs8_requant;
 
@@ -95,6 +99,17 @@ static inline int8_t qie_requant_to_i8(int32_t acc, int32_t multiplier, int32_t 
   if (v < act_min) v = act_min;
   if (v > act_max) v = act_max;
   return (int8_t)v;
+}
+
+/* ONNX's requantization: the accumulator times the float32 scale, rounded half
+ * to even, plus the zero point, saturated. Clamping in float first keeps the
+ * conversion defined for any accumulator; the result equals clamping after. */
+static inline int8_t qie_requant_f32_to_i8(int32_t acc, float scale, int32_t zp, int32_t act_min,
+                                           int32_t act_max) {
+  float v = __builtin_rintf((float)acc * scale); /* default rounding mode: half to even */
+  const float lo = (float)(act_min - zp), hi = (float)(act_max - zp);
+  v = v < lo ? lo : (v > hi ? hi : v);
+  return (int8_t)((int32_t)v + zp);
 }
 
 /* Float clamp in TFLite's order (max with the lower bound, then min with the
