@@ -112,6 +112,14 @@ static inline int8_t qie_requant_f32_to_i8(int32_t acc, float scale, int32_t zp,
   return (int8_t)((int32_t)v + zp);
 }
 
+/* Requantizes channel c's accumulator in the mode the plan asked for. */
+static inline int8_t qie_requant_channel(const qie_qs8_requant* rq, int32_t acc, int32_t c) {
+  if (rq->mode == QIE_RQ_FLOAT)
+    return qie_requant_f32_to_i8(acc, rq->scale[c], rq->output_zp, rq->act_min, rq->act_max);
+  return qie_requant_to_i8(acc, rq->multiplier[c], rq->shift[c], rq->output_zp, rq->act_min,
+                           rq->act_max);
+}
+
 /* Float clamp in TFLite's order (max with the lower bound, then min with the
  * upper), so a NaN passes through as it does there. */
 static inline float qie_clamp_f32(float v, float lo, float hi) {

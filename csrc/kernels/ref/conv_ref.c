@@ -31,8 +31,7 @@ void qie_qs8_conv2d_nhwc__ref(const qie_qs8_conv_params* p, const int8_t* input,
             }
           }
           if (bias) acc += (uint32_t)bias[oc];
-          *out++ = qie_requant_to_i8((int32_t)acc, p->rq.multiplier[oc], p->rq.shift[oc], p->rq.output_zp,
-                                     p->rq.act_min, p->rq.act_max);
+          *out++ = qie_requant_channel(&p->rq, (int32_t)acc, oc);
         }
       }
     }

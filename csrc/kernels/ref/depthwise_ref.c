@@ -28,8 +28,7 @@ void qie_qs8_dwconv2d_nhwc__ref(const qie_qs8_conv_params* p, const int8_t* inpu
               }
             }
             if (bias) acc += (uint32_t)bias[oc];
-            out[oc] = qie_requant_to_i8((int32_t)acc, p->rq.multiplier[oc], p->rq.shift[oc],
-                                        p->rq.output_zp, p->rq.act_min, p->rq.act_max);
+            out[oc] = qie_requant_channel(&p->rq, (int32_t)acc, oc);
           }
         }
       }

@@ -13,8 +13,7 @@ void qie_qs8_fc__ref(const qie_qs8_fc_params* p, const int8_t* input, const int8
       for (int32_t d = 0; d < p->depth; ++d)
         acc += (uint32_t)((x[d] - p->rq.input_zp) * (w[d] - p->rq.filter_zp));
       if (bias) acc += (uint32_t)bias[u];
-      out[u] = qie_requant_to_i8((int32_t)acc, p->rq.multiplier[u], p->rq.shift[u], p->rq.output_zp,
-                                 p->rq.act_min, p->rq.act_max);
+      out[u] = qie_requant_channel(&p->rq, (int32_t)acc, u);
     }
   }
 }
