@@ -82,7 +82,7 @@ if (!shared) {
     t.true(report.arenaBytes > 0 && report.arenaBytes <= loadManifest('person_detect').arena_used_bytes!);
     t.is(report.ops.length, 31);
     t.true(report.ops.every((o: { kernel: string }) => /__ref$|^[A-Z_]+$/.test(o.kernel)));
-    t.is(report.ops.find((o: { kind: string }) => o.kind === 'CONV_2D').kernel, 'qs8_conv2d_nhwc__ref');
+    t.is(report.ops.find((o: { kind: string }) => o.kind === 'CONV_2D').kernel, 'qs8_conv_nhwc__ref');
     const text = qie('inspect', `${shared}/models/person_detect/model.tflite`);
     t.is(text.status, 0);
     t.regex(text.stdout, /arena \d+ bytes/);

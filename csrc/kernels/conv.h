@@ -32,11 +32,11 @@ enum { QIE_RQ_FIXED = 0, QIE_RQ_FLOAT = 1 };
 
 typedef struct {
   int32_t input_zp, filter_zp, output_zp;
-  int32_t mode;             /* QIE_RQ_FIXED (TFLite plans) or QIE_RQ_FLOAT (ONNX plans) */
   const int32_t* multiplier; /* QIE_RQ_FIXED */
   const int32_t* shift;      /* QIE_RQ_FIXED */
-  const float* scale;        /* QIE_RQ_FLOAT: input_scale * filter_scale[c] / output_scale */
   int32_t act_min, act_max;
+  int32_t mode;              /* QIE_RQ_FIXED (TFLite plans, the zero value) or QIE_RQ_FLOAT (ONNX) */
+  const float* scale;        /* QIE_RQ_FLOAT: input_scale * filter_scale[c] / output_scale */
 } qie_qs8_requant;
 
 /* int8 activations, int8 weights, int32 bias (optional). */
@@ -136,9 +136,9 @@ void qie_qs8_dwconv2d_nhwc__ref(const qie_qs8_conv_params* p, const int8_t* inpu
                                 const int8_t* filter, const int32_t* bias, int8_t* output);
 void qie_f32_dwconv2d_nhwc__ref(const qie_f32_conv_params* p, const float* input,
                                 const float* filter, const float* bias, float* output);
-void qie_qs8_fc__ref(const qie_qs8_fc_params* p, const int8_t* input, const int8_t* weights,
+void qie_qs8_fc__ref_full(const qie_qs8_fc_params* p, const int8_t* input, const int8_t* weights,
                      const int32_t* bias, int8_t* output);
-void qie_f32_fc__ref(const qie_f32_fc_params* p, const float* input, const float* weights,
+void qie_f32_fc__ref_full(const qie_f32_fc_params* p, const float* input, const float* weights,
                      const float* bias, float* output);
 void qie_qs8_avgpool2d_nhwc__ref(const qie_qs8_pool_params* p, const int8_t* input,
                                  int8_t* output);

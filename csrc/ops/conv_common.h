@@ -57,4 +57,30 @@ qie_status qie_conv_prepare_requant(qie_ctx* ctx, const qie_op* op, const qie_te
                                     const qie_tensor* out, int32_t channels, int w_axis,
                                     int32_t activation, qie_qs8_requant* rq);
 
+
+/* ---- binding an op to a kernel of the active table (kernel.h) ---- */
+
+/* The kernel an op picked, its packed weights and its work item count. */
+typedef struct {
+  const void* kernel; /* one of the qie_*_kernel types */
+  void* packed;
+  int32_t items;
+} qie_kernel_binding;
+
+/* Picks the first kernel in list that supports p, packs the weights into
+ * persistent memory and sets op->scratch_bytes and op->kernel. One function per
+ * kernel type, all the same shape. */
+qie_status qie_bind_qs8_conv(qie_ctx* ctx, qie_op* op, const qie_qs8_conv_kernel* const* list,
+                             const qie_qs8_conv_params* p, const void* filter, const void* bias,
+                             qie_kernel_binding* b);
+qie_status qie_bind_f32_conv(qie_ctx* ctx, qie_op* op, const qie_f32_conv_kernel* const* list,
+                             const qie_f32_conv_params* p, const void* filter, const void* bias,
+                             qie_kernel_binding* b);
+qie_status qie_bind_qs8_fc(qie_ctx* ctx, qie_op* op, const qie_qs8_fc_kernel* const* list,
+                           const qie_qs8_fc_params* p, const void* filter, const void* bias,
+                           qie_kernel_binding* b);
+qie_status qie_bind_f32_fc(qie_ctx* ctx, qie_op* op, const qie_f32_fc_kernel* const* list,
+                           const qie_f32_fc_params* p, const void* filter, const void* bias,
+                           qie_kernel_binding* b);
+
 #endif

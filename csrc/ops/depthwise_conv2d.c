@@ -7,8 +7,7 @@
 typedef struct {
   qie_qs8_conv_params q;
   qie_f32_conv_params f;
-  qie_qs8_conv_fn qs8;
-  qie_f32_conv_fn f32;
+  qie_kernel_binding bind;
 } dwconv_data;
 
 static qie_status prepare(qie_ctx* ctx, qie_op* op) {
@@ -81,10 +80,8 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     d->f.g = g;
     if ((st = qie_conv_act_range_f(ctx, op, act, &d->f.act_min, &d->f.act_max)) != QIE_OK)
       return st;
-    d->f32 = kt->f32_dwconv2d;
     op->data = d;
-    op->kernel = kt->f32_dwconv2d_name;
-    return QIE_OK;
+    return qie_bind_f32_conv(ctx, op, kt->f32_dwconv, &d->f, w->data, bias ? bias->data : NULL, &d->bind);
   }
 
   dwconv_data* d = qie_persist_alloc(ctx, sizeof *d);
@@ -92,10 +89,8 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   d->q.g = g;
   if ((st = qie_conv_prepare_requant(ctx, op, in, w, bias, out, g.out_c, 3, act, &d->q.rq)) != QIE_OK)
     return st;
-  d->qs8 = kt->qs8_dwconv2d;
   op->data = d;
-  op->kernel = kt->qs8_dwconv2d_name;
-  return QIE_OK;
+  return qie_bind_qs8_conv(ctx, op, kt->qs8_dwconv, &d->q, w->data, bias ? bias->data : NULL, &d->bind);
 }
 
 static qie_status eval(qie_ctx* ctx, qie_op* op) {
@@ -104,10 +99,15 @@ static qie_status eval(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* w = qie_in(ctx, op, 1);
   const qie_tensor* bias = qie_in(ctx, op, 2);
   qie_tensor* out = qie_out(ctx, op, 0);
-  if (in->dtype == QIE_DT_FLOAT32)
-    d->f32(&d->f, in->data, w->data, bias ? bias->data : NULL, out->data);
-  else
-    d->qs8(&d->q, in->data, w->data, bias ? bias->data : NULL, out->data);
+  const qie_kernel_args a = {in->data, w->data, bias ? bias->data : NULL, d->bind.packed,
+                             out->data};
+  if (in->dtype == QIE_DT_FLOAT32) {
+    const qie_f32_conv_kernel* k = d->bind.kernel;
+    k->run(&d->f, &a, 0, d->bind.items, op->scratch);
+  } else {
+    const qie_qs8_conv_kernel* k = d->bind.kernel;
+    k->run(&d->q, &a, 0, d->bind.items, op->scratch);
+  }
   return QIE_OK;
 }
 

@@ -258,7 +258,7 @@ static void test_conv_op(void) {
   op.iattr[QIE_CONV_ACTIVATION] = QIE_ACT_RELU; /* lower bound = zp -1 */
 
   CHECK_EQ_INT(qie_op_conv2d.prepare(&ctx, &op), QIE_OK);
-  CHECK(op.kernel && strcmp(op.kernel, "qs8_conv2d_nhwc__ref") == 0);
+  CHECK(op.kernel && strcmp(op.kernel, "qs8_conv_nhwc__ref") == 0);
   CHECK_EQ_INT(qie_op_conv2d.eval(&ctx, &op), QIE_OK);
   /* -7,-5,-1,1 + bias 2 = -5,-3,1,3; + zp -1 = -6,-4,0,2; RELU floor -1 */
   CHECK_EQ_INT(out[0], -1);
@@ -350,7 +350,7 @@ static void test_depthwise_op(void) {
   op.iattr[QIE_CONV_DILATION_H] = op.iattr[QIE_CONV_DILATION_W] = 1;
   op.iattr[QIE_CONV_DEPTH_MULTIPLIER] = 2;
   CHECK_EQ_INT(qie_op_depthwise_conv2d.prepare(&ctx, &op), QIE_OK);
-  CHECK(op.kernel && strcmp(op.kernel, "qs8_dwconv2d_nhwc__ref") == 0);
+  CHECK(op.kernel && strcmp(op.kernel, "qs8_dwconv_nhwc__ref") == 0);
   CHECK_EQ_INT(qie_op_depthwise_conv2d.eval(&ctx, &op), QIE_OK);
   CHECK_EQ_INT(out[0], 11);
   CHECK_EQ_INT(out[1], -1);
@@ -384,7 +384,7 @@ static void test_dispatch(void) {
   CHECK(qie_select_kernels("auto") == ref);
   CHECK(qie_select_kernels("bogus") == NULL);
   CHECK(ref && strcmp(ref->isa, "ref") == 0);
-  CHECK(ref && ref->qs8_conv2d == qie_qs8_conv2d_nhwc__ref && ref->f32_fc == qie_f32_fc__ref);
+  CHECK(ref && ref->qs8_conv[0] && strcmp(ref->qs8_conv[0]->name, "qs8_conv_nhwc__ref") == 0);
 }
 
 int main(void) {

@@ -31,18 +31,18 @@ static void test_qs8_fc(void) {
   const int8_t w[6] = {2, 1, 0, -1, 3, 2};
   const int32_t bias[2] = {2, -1};
   int8_t out[2];
-  qie_qs8_fc__ref(&p, in, w, bias, out);
+  qie_qs8_fc__ref_full(&p, in, w, bias, out);
   CHECK_EQ_INT(out[0], -1);
   CHECK_EQ_INT(out[1], -9);
   /* RELU: lower bound = output zp */
   p.rq.act_min = -3;
-  qie_qs8_fc__ref(&p, in, w, bias, out);
+  qie_qs8_fc__ref_full(&p, in, w, bias, out);
   CHECK_EQ_INT(out[0], -1);
   CHECK_EQ_INT(out[1], -3);
   /* no bias: 3 -> srdhm 1.5 -> 2 -> 1; -21 -> srdhm -10.5 -> -10 (srdhm's negative
    * tie goes toward zero) -> -5 */
   p.rq.act_min = -128;
-  qie_qs8_fc__ref(&p, in, w, NULL, out);
+  qie_qs8_fc__ref_full(&p, in, w, NULL, out);
   CHECK_EQ_INT(out[0], 1 - 3);
   CHECK_EQ_INT(out[1], -5 - 3);
 }
@@ -58,12 +58,12 @@ static void test_qs8_fc_batches_saturate(void) {
   const int8_t in[6] = {127, 127, 127, -128, -128, -128};
   const int8_t w[3] = {127, 127, 127};
   int8_t out[2];
-  qie_qs8_fc__ref(&p, in, w, NULL, out);
+  qie_qs8_fc__ref_full(&p, in, w, NULL, out);
   CHECK_EQ_INT(out[0], 127);
   CHECK_EQ_INT(out[1], 5);
   const int8_t wn[3] = {-128, -128, -128};
   p.rq.filter_zp = 127;
-  qie_qs8_fc__ref(&p, in, wn, NULL, out);
+  qie_qs8_fc__ref_full(&p, in, wn, NULL, out);
   CHECK_EQ_INT(out[0], -128);
 }
 
@@ -74,11 +74,11 @@ static void test_f32_fc(void) {
   const float bias[2] = {0.25f, -1};
   float out[4];
   /* b0: [1-2, 2+8] + bias = -0.75, 9; b1: [-3-0.5, -6+2] + bias = -3.25, -5 */
-  qie_f32_fc__ref(&p, in, w, bias, out);
+  qie_f32_fc__ref_full(&p, in, w, bias, out);
   CHECK(out[0] == -0.75f && out[1] == 9.0f && out[2] == -3.25f && out[3] == -5.0f);
   p.act_min = -1.0f;
   p.act_max = 1.0f;
-  qie_f32_fc__ref(&p, in, w, bias, out);
+  qie_f32_fc__ref_full(&p, in, w, bias, out);
   CHECK(out[0] == -0.75f && out[1] == 1.0f && out[2] == -1.0f && out[3] == -1.0f);
 }
 

@@ -2,7 +2,7 @@
  * summed in d order as TFLite's reference does. */
 #include "../conv.h"
 
-void qie_qs8_fc__ref(const qie_qs8_fc_params* p, const int8_t* input, const int8_t* weights,
+void qie_qs8_fc__ref_full(const qie_qs8_fc_params* p, const int8_t* input, const int8_t* weights,
                      const int32_t* bias, int8_t* output) {
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t* x = input + (size_t)b * p->depth;
@@ -18,7 +18,7 @@ void qie_qs8_fc__ref(const qie_qs8_fc_params* p, const int8_t* input, const int8
   }
 }
 
-void qie_f32_fc__ref(const qie_f32_fc_params* p, const float* input, const float* weights,
+void qie_f32_fc__ref_full(const qie_f32_fc_params* p, const float* input, const float* weights,
                      const float* bias, float* output) {
   for (int32_t b = 0; b < p->batches; ++b) {
     const float* x = input + (size_t)b * p->depth;
