@@ -1,8 +1,9 @@
 // File bytes -> IR -> passes -> plan: the whole model path on the TS side.
 import { QieError } from '../errors';
+import { importOnnx } from './import/onnx';
 import { importTflite } from './import/tflite';
 import type { Graph } from './ir';
-import { runPasses } from './passes';
+import { runOnnxPasses, runPasses } from './passes';
 import { writePlan } from './plan';
 
 export type ModelFormat = 'tflite' | 'onnx';
@@ -20,9 +21,18 @@ export interface Compiled {
   format: ModelFormat;
 }
 
-export function compileModel(bytes: Uint8Array): Compiled {
+export interface CompileOptions {
+  /** ONNX node names of quantized layers to keep in float32. */
+  floatOps?: string[];
+}
+
+export function compileModel(bytes: Uint8Array, opts: CompileOptions = {}): Compiled {
   const format = detectFormat(bytes);
-  if (format === 'onnx') throw new QieError('unsupported_op', 'ONNX models are not supported yet by this build');
+  if (format === 'onnx') {
+    const graph = runOnnxPasses(importOnnx(bytes), { floatOps: opts.floatOps ?? [] });
+    return { graph, plan: writePlan(graph), format };
+  }
+  if (opts.floatOps?.length) throw new QieError('bad_option', 'floatOps applies to ONNX models only');
   const graph = runPasses(importTflite(bytes));
   return { graph, plan: writePlan(graph), format };
 }

@@ -11,6 +11,7 @@ export interface OpSpec {
 }
 
 const CONV_INTS = ['padTop', 'padLeft', 'padBottom', 'padRight', 'strideH', 'strideW', 'dilationH', 'dilationW', 'activation'];
+const QLINEAR_INTS = ['axis', 'blockSize', 'bits'];
 const POOL_INTS = ['padTop', 'padLeft', 'padBottom', 'padRight', 'strideH', 'strideW', 'filterH', 'filterW', 'activation'];
 
 export const OPSET: Record<OpKind, OpSpec> = {
@@ -47,6 +48,14 @@ export const OPSET: Record<OpKind, OpSpec> = {
   SVDF: { code: 27, ints: ['rank', 'activation'], floats: [] },
   UNIDIRECTIONAL_SEQUENCE_LSTM: { code: 28, ints: ['activation', 'timeMajor'], floats: ['cellClip', 'projClip'] },
   RELU_N1_TO_1: { code: 29, ints: [], floats: [] },
+  QUANTIZE_LINEAR: { code: 30, ints: QLINEAR_INTS, floats: [] },
+  DEQUANTIZE_LINEAR: { code: 31, ints: QLINEAR_INTS, floats: [] },
+  DYNAMIC_QUANTIZE_LINEAR: { code: 32, ints: [], floats: [] },
+  MATMUL_INTEGER: { code: 33, ints: [], floats: [] },
+  QLINEAR_MATMUL: { code: 34, ints: [], floats: [] },
+  CONV_INTEGER: { code: 35, ints: [...CONV_INTS, 'groups'], floats: [] },
+  QLINEAR_CONV: { code: 36, ints: [...CONV_INTS, 'groups'], floats: [] },
+  CLIP: { code: 37, ints: ['lo', 'hi'], floats: ['flo', 'fhi'] },
 };
 
 /** TFLite's fused activation numbering (the plan uses it too). */

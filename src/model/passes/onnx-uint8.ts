@@ -1,0 +1,30 @@
+// uint8 activations of ONNX QDQ models run as int8 (the TFLite trick the
+// uint8-to-int8 pass applies: q - 128, same real values). This pass shifts the
+// zero-point constants and clip bounds that refer to such tensors so that the
+// Q/DQ/CLIP ops still agree with them, then hands over to uint8ToInt8. Tensors
+// without constant quantization (run-time scales) stay uint8.
+import { Graph } from '../ir';
+import { uint8ToInt8 } from './uint8-to-int8';
+
+function int8Const(g: Graph, name: string, vals: number[], shape: number[]): number {
+  g.tensors.push({ name, dtype: 'int8', shape, data: Uint8Array.from(vals.map((v) => v & 0xff)) });
+  return g.tensors.length - 1;
+}
+
+export function onnxUint8(g: Graph): Graph {
+  const flips = (t: number) => t >= 0 && g.tensors[t].dtype === 'uint8' && !!g.tensors[t].quant;
+  for (const op of g.ops) {
+    if (op.kind === 'QUANTIZE_LINEAR' || op.kind === 'DEQUANTIZE_LINEAR') {
+      const q = op.kind === 'QUANTIZE_LINEAR' ? op.outputs[0] : op.inputs[0];
+      if (!flips(q)) continue;
+      const zt = op.inputs[2] >= 0 ? g.tensors[op.inputs[2]] : undefined;
+      const scale = g.tensors[op.inputs[1]];
+      if (zt && !zt.data) continue; // cannot happen: constant quantization was required
+      const zps = zt ? [...zt.data!].map((z) => z - 128) : new Array<number>(scale.shape.reduce((a, b) => a * b, 1)).fill(-128);
+      op.inputs[2] = int8Const(g, `${zt?.name ?? g.tensors[q].name + '_zp'}_s8`, zps, zt ? zt.shape : scale.shape);
+    } else if (op.kind === 'CLIP' && flips(op.inputs[0])) {
+      op.attrs = { ...op.attrs, lo: op.attrs.lo - 128, hi: op.attrs.hi - 128 };
+    }
+  }
+  return uint8ToInt8(g);
+}
