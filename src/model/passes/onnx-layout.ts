@@ -30,6 +30,10 @@ function permutedQuant(t: Tensor, perm: number[]): Tensor['quant'] {
   return { ...t.quant, axis: t.quant.axis < 0 ? -1 : perm.indexOf(t.quant.axis) };
 }
 
+function elementCountOf(t: Tensor | undefined): number {
+  return t ? t.shape.reduce((a, b) => a * b, 1) : 0;
+}
+
 function onePass(g: Graph): boolean {
   const prod = producers(g);
   const cons = consumers(g);
@@ -88,6 +92,24 @@ function onePass(g: Graph): boolean {
       if (nonUnit.every((k, j) => j === 0 || nonUnit[j - 1] < k)) {
         op.kind = 'RESHAPE';
         op.inputs = [x];
+        return true;
+      }
+    } else if (op.kind === 'QUANTIZE_LINEAR' && elementCountOf(g.tensors[op.inputs[1]]) === 1 && !(op.attrs.blockSize > 0)) {
+      // quantize before a data move (so a conv's QuantizeLinear follows it directly)
+      const r = prod.get(op.inputs[0]);
+      if (r && (r.kind === 'RESHAPE' || r.kind === 'TRANSPOSE') && soleConsumer(g, cons, op.inputs[0]) === op && !g.tensors[r.inputs[0]].data) {
+        const a = r.inputs[0];
+        const out = g.tensors[op.outputs[0]];
+        g.tensors.push({ name: `${out.name}_pre`, dtype: out.dtype, shape: [...g.tensors[a].shape], quant: out.quant });
+        const tmp = g.tensors.length - 1;
+        if (four.has(op.outputs[0])) g.fourBit = [...(g.fourBit ?? []), tmp];
+        r.outputs = [op.outputs[0]];
+        r.inputs = [tmp, ...r.inputs.slice(1)];
+        op.inputs = [a, ...op.inputs.slice(1)];
+        op.outputs = [tmp];
+        const ri = g.ops.indexOf(r);
+        g.ops[ri] = op;
+        g.ops[i] = r;
         return true;
       }
     } else if (op.kind === 'RESHAPE') {

@@ -57,13 +57,14 @@ class Fuser {
   }
 
   /** t = DequantizeLinear(src) with constant parameters. */
-  dq(t: number): Dq | undefined {
+  dq(t: number, ownQuant = true): Dq | undefined {
     const op = this.prod.get(t);
     if (!op || op.kind !== 'DEQUANTIZE_LINEAR' || op.attrs.blockSize > 0 || op.attrs.bits) return undefined;
     const s = values(this.g.tensors[op.inputs[1]]);
     const z = op.inputs[2] >= 0 ? values(this.g.tensors[op.inputs[2]]) : s?.map(() => 0);
     if (!s || !z || s.length !== z.length) return undefined;
     const src = op.inputs[0];
+    if (!ownQuant) return { op, src, scales: s, zps: z, axis: s.length > 1 ? op.attrs.axis : -1 };
     const q = this.g.tensors[src].quant;
     // the int8 kernels read the tensor's own quantization: it must be this one
     if (!q || q.scales.length !== s.length || q.scales.some((v, i) => v !== s[i] || q.zeroPoints[i] !== z[i])) return undefined;
@@ -127,7 +128,7 @@ class Fuser {
     let bias = -1;
     if (op.inputs[2] >= 0) {
       const bt = op.inputs[2];
-      const bd = this.dq(bt);
+      const bd = this.dq(bt, false);
       const fb = values(g.tensors[bt]);
       let real: number[] | undefined;
       if (bd && g.tensors[bd.src].dtype === 'int32') {
