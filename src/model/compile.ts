@@ -29,7 +29,14 @@ export interface CompileOptions {
 export function compileModel(bytes: Uint8Array, opts: CompileOptions = {}): Compiled {
   const format = detectFormat(bytes);
   if (format === 'onnx') {
-    const graph = runOnnxPasses(importOnnx(bytes), { floatOps: opts.floatOps ?? [] });
+    let graph: Graph;
+    try {
+      graph = runOnnxPasses(importOnnx(bytes), { floatOps: opts.floatOps ?? [] });
+    } catch (e) {
+      if (e instanceof QieError) throw e;
+      // a malformed graph the importer's checks let through must still be a model error
+      throw new QieError('model_invalid', `invalid ONNX model (unexpected: ${e instanceof Error ? e.message : String(e)})`);
+    }
     return { graph, plan: writePlan(graph), format };
   }
   if (opts.floatOps?.length) throw new QieError('bad_option', 'floatOps applies to ONNX models only');

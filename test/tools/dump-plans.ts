@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 
 import * as path from 'node:path';
 import { compileModel } from '../../src/model/compile';
 import { FUZZ_MODELS, fuzzModelBytes } from '../helpers/fuzz-models';
+import { conformanceDir, listConformanceCases, readConformanceSets } from '../helpers/onnx-cases';
 
 /** Shared models small enough to fuzz thousands of times under sanitizers. */
 const FUZZ_SHARED = ['hello_world_int8', 'micro_speech', 'magic_wand', 'person_detect'];
@@ -58,10 +59,45 @@ function main(): number {
       lines.push('end');
     }
   }
+  lines.push(...onnxConformancePlans(outDir, fuzz));
   writeFileSync(path.join(outDir, 'cases.txt'), lines.join('\n') + '\n');
   writeFileSync(path.join(outDir, 'fuzz.txt'), fuzz.join('\n') + '\n');
   process.stdout.write(`wrote ${lines.filter((l) => l.startsWith('case')).length} cases to ${outDir}/cases.txt\n`);
   return 0;
+}
+
+/** ONNX conformance cases (runtime-scale Q/DQ, integer matmul/conv) as plans with
+ * their inputs and outputs as raw files; their plans are small, so all are fuzzed. */
+function onnxConformancePlans(outDir: string, fuzz: string[]): string[] {
+  const dir = conformanceDir();
+  if (!dir) return [];
+  const lines: string[] = [];
+  const planDir = path.join(outDir, 'onnx');
+  mkdirSync(planDir, { recursive: true });
+  // a QDQ model: int8 conv / depthwise conv / fully connected in ONNX's requantization
+  const qdq = path.resolve(dir, '..', '..', 'models', 'person_detect', 'model.qdq.onnx');
+  if (existsSync(qdq)) {
+    const planFile = path.resolve(planDir, 'person_detect.qdq.plan');
+    writeFileSync(planFile, compileModel(readFileSync(qdq)).plan);
+    fuzz.push(planFile);
+  }
+  for (const name of listConformanceCases()) {
+    const planFile = path.resolve(planDir, `${name}.plan`);
+    writeFileSync(planFile, compileModel(readFileSync(path.join(dir, name, 'model.onnx'))).plan);
+    fuzz.push(planFile);
+    for (const set of readConformanceSets(name)) {
+      lines.push(`case onnx/${name}/${set.name} ${planFile}`);
+      const write = (kind: string, k: number, data: Uint8Array) => {
+        const f = path.resolve(planDir, `${name}.${set.name}.${kind}_${k}.bin`);
+        writeFileSync(f, data);
+        return f;
+      };
+      set.inputs.forEach((t, k) => lines.push(`in ${write('input', k, t.data)}`));
+      set.outputs.forEach((t, k) => lines.push(`out ${write('output', k, t.data)} ${t.dtype === 'float32' ? 'f32' : 'raw'}`));
+      lines.push('end');
+    }
+  }
+  return lines;
 }
 
 process.exitCode = main();

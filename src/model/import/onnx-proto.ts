@@ -123,13 +123,16 @@ export function readTensorProto(t: any, where: string): OnnxTensor {
   const n = elementCount(dims);
   const eb = BYTES[type.dtype];
   if (n * eb > MAX_TENSOR_BYTES) invalid(`${label} shape [${dims}] is too large`);
+  const raw: Uint8Array | undefined = t.rawData && t.rawData.length ? t.rawData : undefined;
+  // sizes are checked against the data present before anything is allocated
+  const stored = raw ? raw.length : type.bits === 4 || !['float32', 'int64'].includes(type.dtype) ? (t.int32Data ?? []).length : type.dtype === 'float32' ? (t.floatData ?? []).length : (t.int64Data ?? []).length;
+  const wanted = type.bits === 4 ? Math.ceil(n / 2) : raw ? n * eb : n;
+  if (stored !== wanted) invalid(`${label} holds ${stored} ${raw ? 'bytes' : 'values'}, shape [${dims}] ${type.bits === 4 ? '4-bit' : type.dtype} needs ${wanted}`);
   const out = new Uint8Array(n * eb);
   const dv = new DataView(out.buffer);
-  const raw: Uint8Array | undefined = t.rawData && t.rawData.length ? t.rawData : undefined;
   if (type.bits === 4) {
     // two values a byte, low nibble first; raw_data or one byte per int32_data entry
     const packed = raw ?? Uint8Array.from((t.int32Data ?? []).map((v: unknown) => num(v, label) & 0xff));
-    if (packed.length !== Math.ceil(n / 2)) invalid(`${label} holds ${packed.length} bytes of 4-bit data, shape needs ${Math.ceil(n / 2)}`);
     for (let i = 0; i < n; i++) {
       const nib = (packed[i >> 1] >> ((i & 1) * 4)) & 0xf;
       out[i] = type.dtype === 'int8' ? ((nib << 28) >> 28) & 0xff : nib;
