@@ -1,14 +1,17 @@
 // Layout clean-up for imported ONNX graphs. The importer converts between NCHW
 // and NHWC wherever an op needs it; this pass moves each TRANSPOSE upstream
-// through the element-wise Q/DQ/CLIP ops (so it meets the constants and graph
-// inputs), folds transposes of constants, merges transpose pairs (NCHW -> NHWC
+// through DequantizeLinear and integer CLIP (so it meets the constants and graph
+// inputs), moves QuantizeLinear above transposes and reshapes (so it follows the
+// op it quantizes), folds transposes of constants, merges transpose pairs (NCHW -> NHWC
 // -> NCHW cancel) and turns transposes that move only size-1 dims, and reshapes
 // that change nothing, into copies or nothing. A conv net is left with at most
 // one transpose at each graph boundary.
 import { Graph, Op, Tensor } from '../ir';
 import { consumers, elemBytes, producers, removeDead, replaceTensor, soleConsumer, transposeData } from './graph-edit';
 
-const SINK_THROUGH = new Set(['DEQUANTIZE_LINEAR', 'QUANTIZE_LINEAR', 'CLIP']);
+// Upstream through these only: through a QuantizeLinear the transpose would move
+// onto float data (the quantize is hoisted above data moves instead).
+const SINK_THROUGH = new Set(['DEQUANTIZE_LINEAR', 'CLIP']);
 
 function permOf(g: Graph, op: Op): number[] | undefined {
   const p = g.tensors[op.inputs[1]];
@@ -70,7 +73,7 @@ function onePass(g: Graph): boolean {
           return true;
         }
       }
-      // move upstream through an element-wise Q/DQ/CLIP read only here
+      // move upstream through an element-wise DQ/CLIP read only here
       if (p && SINK_THROUGH.has(p.kind) && !(p.attrs.blockSize > 0) && soleConsumer(g, cons, x) === op) {
         const src = p.inputs[0];
         const st = g.tensors[src];
