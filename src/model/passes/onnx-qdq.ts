@@ -206,26 +206,34 @@ class Fuser {
 const UNARY_REQUANT: OpKind[] = ['RELU', 'LEAKY_RELU', 'HARD_SWISH', 'MEAN'];
 const UNARY_SAME: OpKind[] = ['AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'TRANSPOSE', 'PAD', 'RESIZE_NEAREST_NEIGHBOR'];
 
-/** Dequantizes constants at compile time (float islands and floatOps weights). */
+/** Dequantizes constants at compile time (float islands and floatOps weights),
+ * exactly as the DEQUANTIZE_LINEAR kernel would: float32 (q - zp) * scale. */
 function foldConstDequantize(g: Graph): void {
   g.ops = g.ops.filter((op) => {
-    if (op.kind !== 'DEQUANTIZE_LINEAR' || op.attrs.blockSize > 0) return true;
+    if (op.kind !== 'DEQUANTIZE_LINEAR') return true;
     const x = g.tensors[op.inputs[0]];
     const s = values(g.tensors[op.inputs[1]]);
     const z = op.inputs[2] >= 0 ? values(g.tensors[op.inputs[2]]) : s?.map(() => 0);
     const q = values(x);
-    if (!q || !s || !z) return true;
+    if (!q || !s || !z || s.length !== z.length) return true;
     const shape = x.shape;
-    const axis = s.length > 1 ? op.attrs.axis : -1;
+    const block = op.attrs.blockSize > 0 ? op.attrs.blockSize : 0;
+    const axis = s.length > 1 || block ? op.attrs.axis : -1;
     let inner = 1;
     if (axis >= 0) for (let k = axis + 1; k < shape.length; k++) inner *= shape[k];
+    const dim = axis >= 0 ? shape[axis] : 1;
+    const blocks = block ? Math.ceil(dim / block) : 0;
     const out = new Float32Array(q.length);
     for (let i = 0; i < q.length; i++) {
-      const c = axis >= 0 ? Math.floor(i / inner) % shape[axis] : 0;
+      let c = 0;
+      if (axis >= 0) {
+        const d = Math.floor(i / inner) % dim;
+        c = block ? (Math.floor(i / (inner * dim)) * blocks + Math.floor(d / block)) * inner + (i % inner) : d;
+      }
+      if (c >= s.length) return true; // the C op would refuse this layout: leave it to say so
       out[i] = Math.fround(q[i] - z[c]) * s[c];
     }
-    const y = g.tensors[op.outputs[0]];
-    y.data = new Uint8Array(out.buffer);
+    g.tensors[op.outputs[0]].data = new Uint8Array(out.buffer);
     return false;
   });
 }
@@ -272,6 +280,8 @@ export function onnxQdq(g: Graph, floatOps: readonly string[] = []): Graph {
   const missing = floatOps.filter((n) => !found.has(n));
   if (missing.length) throw new QieError('bad_option', `floatOps names no op of the model: ${missing.join(', ')}`);
   g.ops = g.ops.filter((o) => !f.dead.has(o));
-  foldConstDequantize(g);
-  return removeDead(g);
+  // the weights' DequantizeLinear of fused ops are dead now: fold only the rest
+  const live = removeDead(g);
+  foldConstDequantize(live);
+  return removeDead(live);
 }
