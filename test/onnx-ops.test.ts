@@ -182,6 +182,24 @@ const CASES: OpCase[] = [
     expect: ['RESIZE_NEAREST_NEIGHBOR', 'int8'],
   },
   {
+    name: 'QDQ from float input: QuantizeLinear -> Conv (Constant weights) -> Relu',
+    nodes: [
+      { op: 'QuantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xq'] },
+      { op: 'DequantizeLinear', inputs: ['xq', 'xs', 'xz'], outputs: ['xf'] },
+      { op: 'Constant', inputs: [], outputs: ['w'], attrs: { value: { tensor: { type: T.INT8, dims: [2, 4, 1, 1], values: [10, -20, 30, 127, -128, 5, 0, 64] } } } },
+      { op: 'DequantizeLinear', inputs: ['w', 'ws', 'wz'], outputs: ['wf'] },
+      { op: 'Conv', inputs: ['xf', 'wf'], outputs: ['cf'], attrs: { kernel_shape: [1, 1] } },
+      { op: 'QuantizeLinear', inputs: ['cf', 'ys', 'yz'], outputs: ['c'] },
+      { op: 'DequantizeLinear', inputs: ['c', 'ys', 'yz'], outputs: ['cf2'] },
+      { op: 'Relu', inputs: ['cf2'], outputs: ['rf'] },
+      { op: 'QuantizeLinear', inputs: ['rf', 'ys', 'yz'], outputs: ['y'] },
+    ],
+    inputs: [X('x', [1, 4, 3, 3], T.FLOAT)],
+    outputs: [X('y', [1, 2, 3, 3])],
+    initializers: [...XQ, f('ws', 0.02), i8('wz', 0), f('ys', 0.1), u8('yz', 128)],
+    expect: ['CONV_2D', 'int8'],
+  },
+  {
     name: 'QDQ Softmax with a free output scale: float island',
     nodes: [
       { op: 'DequantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xf'] },
@@ -208,8 +226,9 @@ for (const c of CASES) {
     const ours: Uint8Array[] = [];
     c.inputs.forEach((v) => {
       const n = v.dims.reduce((a, b) => a * b, 1);
-      const data = v.type === T.UINT8 ? Uint8Array.from(ints(n, 0, 255)) : Int8Array.from(ints(n, -128, 127));
-      feeds[v.name] = new ort.Tensor(v.type === T.UINT8 ? 'uint8' : 'int8', data, v.dims);
+      const data =
+        v.type === T.FLOAT ? Float32Array.from(ints(n, -300, 300).map((k) => k / 50)) : v.type === T.UINT8 ? Uint8Array.from(ints(n, 0, 255)) : Int8Array.from(ints(n, -128, 127));
+      feeds[v.name] = new ort.Tensor(v.type === T.FLOAT ? 'float32' : v.type === T.UINT8 ? 'uint8' : 'int8', data, v.dims);
       ours.push(new Uint8Array(data.buffer));
     });
     const [got] = await model.run(ours.map((b) => Buffer.from(b)));

@@ -5,7 +5,7 @@ const { onnx } = require('onnx-proto') as { onnx: any };
 
 export const T = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;
 
-export type AttrSpec = number | number[] | string | { f: number };
+export type AttrSpec = number | number[] | string | { f: number } | { tensor: { type: number; dims: number[]; values: number[] } };
 
 export interface NodeSpec {
   op: string;
@@ -39,6 +39,7 @@ export interface ModelSpec {
 function attr(name: string, v: AttrSpec): unknown {
   if (typeof v === 'string') return { name, type: 3, s: Buffer.from(v) };
   if (Array.isArray(v)) return { name, type: 7, ints: v };
+  if (typeof v === 'object' && 'tensor' in v) return { name, type: 4, t: { dataType: v.tensor.type, dims: v.tensor.dims, rawData: rawOf(v.tensor.type, v.tensor.values) } };
   if (typeof v === 'object') return { name, type: 1, f: v.f };
   return Number.isInteger(v) ? { name, type: 2, i: v } : { name, type: 1, f: v };
 }

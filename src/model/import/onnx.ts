@@ -648,6 +648,32 @@ function resize(im: Importer, n: Node): void {
   im.out(n, 0, y, 'nhwc');
 }
 
+/** Constant: its value becomes an IR constant (tensor, or a float / int scalar or list). */
+function constantOp(im: Importer, n: Node): void {
+  const b = im.b;
+  const v = n.n.attrs.get('value');
+  const name = im.outName(n);
+  let t: number;
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    t = b.constant(name, v.type.dtype, v.dims, v.data);
+    if (v.type.bits) b.fourBit.add(t);
+  } else if (n.n.attrs.has('value_float')) {
+    t = b.constF32(name, [n.float('value_float', 0)], []);
+  } else if (n.n.attrs.has('value_floats')) {
+    const fl = n.n.attrs.get('value_floats');
+    if (!Array.isArray(fl)) invalid(`${n.where}: value_floats must be a list`);
+    t = b.constF32(name, fl);
+  } else if (n.n.attrs.has('value_int') || n.n.attrs.has('value_ints')) {
+    const vals = n.n.attrs.has('value_int') ? [n.int('value_int', 0)] : n.ints('value_ints')!;
+    const buf = Buffer.alloc(8 * vals.length);
+    vals.forEach((x, i) => buf.writeBigInt64LE(BigInt(x), 8 * i));
+    t = b.constant(name, 'int64', n.n.attrs.has('value_int') ? [] : [vals.length], new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
+  } else {
+    return unsupported(`${n.where}: Constant without a tensor, float or int value`);
+  }
+  im.out(n, 0, t, 'plain');
+}
+
 function identity(im: Importer, n: Node): void {
   const x = im.in(n, 0);
   im.out(n, 0, x.t, x.layout);
@@ -808,6 +834,7 @@ const OPS: Record<string, Translator> = {
   Upsample: resize,
   Identity: identity,
   Dropout: identity,
+  Constant: constantOp,
   MatMulInteger: matmulInteger,
   QLinearMatMul: qlinearMatMul,
   ConvInteger: convInteger,
