@@ -43,7 +43,8 @@ enum qie_opcode {
   QIE_OP_CONV_INTEGER = 35,
   QIE_OP_QLINEAR_CONV = 36,
   QIE_OP_CLIP = 37,
-  QIE_OP_COUNT_ = 38
+  QIE_OP_QLINEAR_AVERAGE_POOL = 38,
+  QIE_OP_COUNT_ = 39
 };
 
 /* Fused activation (same numbering as TFLite's ActivationFunctionType). */
@@ -126,6 +127,8 @@ enum { QIE_QLINEAR_AXIS = 0, QIE_QLINEAR_BLOCK = 1, QIE_QLINEAR_BITS = 2 };
  * QLINEAR_CONV: in = x, x_scale, x_zp?, w, w_scale, w_zp?, y_scale, y_zp?, bias?
  * Both use the CONV_2D slots 0..7 and: */
 enum { QIE_QCONV_GROUPS = 9 };
+/* QLINEAR_AVERAGE_POOL: in = input (int8 NHWC); AVERAGE_POOL_2D's slots; ONNX Runtime's
+ * float requantization of the window sum */
 /* CLIP: in = x; integer bounds in iattr, float bounds in fattr */
 enum { QIE_CLIP_LO = 0, QIE_CLIP_HI = 1 };
 enum { QIE_CLIP_FLO = 0, QIE_CLIP_FHI = 1 };

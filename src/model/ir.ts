@@ -71,7 +71,8 @@ export type OpKind =
   | 'QLINEAR_MATMUL'
   | 'CONV_INTEGER'
   | 'QLINEAR_CONV'
-  | 'CLIP';
+  | 'CLIP'
+  | 'QLINEAR_AVERAGE_POOL';
 
 /** Attribute values are numbers (ints or floats, see src/model/opset.ts). */
 export type Attrs = Record<string, number>;

@@ -56,6 +56,7 @@ export const OPSET: Record<OpKind, OpSpec> = {
   CONV_INTEGER: { code: 35, ints: [...CONV_INTS, 'groups'], floats: [] },
   QLINEAR_CONV: { code: 36, ints: [...CONV_INTS, 'groups'], floats: [] },
   CLIP: { code: 37, ints: ['lo', 'hi'], floats: ['flo', 'fhi'] },
+  QLINEAR_AVERAGE_POOL: { code: 38, ints: POOL_INTS, floats: [] },
 };
 
 /** TFLite's fused activation numbering (the plan uses it too). */

@@ -192,6 +192,24 @@ class Fuser {
     return true;
   }
 
+  /** Average pooling (and GlobalAveragePool's MEAN over H, W) in ONNX Runtime's
+   * arithmetic: QLINEAR_AVERAGE_POOL requantizes, so scales may differ. */
+  avgPool(op: Op): boolean {
+    const x = this.act(op.inputs[0]);
+    const y = this.q(op.outputs[0]);
+    if (!x || !y) return false;
+    const xt = this.g.tensors[x.src];
+    if (xt.shape.length !== 4) return false;
+    if (op.kind === 'MEAN') {
+      const axes = values(this.g.tensors[op.inputs[1]]);
+      if (!axes || axes.length !== 2 || axes[0] !== 1 || axes[1] !== 2 || !op.attrs.keepDims) return false;
+      op.attrs = { padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, strideH: 1, strideW: 1, filterH: xt.shape[1], filterW: xt.shape[2], activation: 0 };
+    }
+    op.kind = 'QLINEAR_AVERAGE_POOL';
+    this.finish(op, [x.src], y);
+    return true;
+  }
+
   concat(op: Op): boolean {
     const xs = op.inputs.map((t) => this.act(t));
     const y = this.q(op.outputs[0]);
@@ -203,8 +221,8 @@ class Fuser {
   }
 }
 
-const UNARY_REQUANT: OpKind[] = ['RELU', 'LEAKY_RELU', 'HARD_SWISH', 'MEAN'];
-const UNARY_SAME: OpKind[] = ['AVERAGE_POOL_2D', 'MAX_POOL_2D', 'RESHAPE', 'TRANSPOSE', 'PAD', 'RESIZE_NEAREST_NEIGHBOR'];
+const UNARY_REQUANT: OpKind[] = ['RELU', 'LEAKY_RELU', 'HARD_SWISH'];
+const UNARY_SAME: OpKind[] = ['MAX_POOL_2D', 'RESHAPE', 'TRANSPOSE', 'PAD', 'RESIZE_NEAREST_NEIGHBOR'];
 
 /** Dequantizes constants at compile time (float islands and floatOps weights),
  * exactly as the DEQUANTIZE_LINEAR kernel would: float32 (q - zp) * scale. */
@@ -264,6 +282,10 @@ export function onnxQdq(g: Graph, floatOps: readonly string[] = []): Graph {
         break;
       case 'CONCATENATION':
         f.concat(op);
+        break;
+      case 'AVERAGE_POOL_2D':
+      case 'MEAN':
+        f.avgPool(op);
         break;
       case 'SOFTMAX':
       case 'LOGISTIC':
