@@ -46,7 +46,7 @@ const CASES: OpCase[] = [
     inputs: [X(), X('b')],
     outputs: [X('y')],
     initializers: [...XQ, f('bs', 0.03), u8('bz', 128), f('ys', 0.2), u8('yz', 100)],
-    expect: ['MUL', 'int8'],
+    expect: ['QLINEAR_MUL', 'int8'],
   },
   {
     name: 'QLinearAveragePool',
@@ -94,7 +94,7 @@ const CASES: OpCase[] = [
     inputs: [X()],
     outputs: [X('y')],
     initializers: [...XQ, f('ys', 0.04), u8('yz', 20)],
-    expect: ['LEAKY_RELU', 'int8'],
+    expect: ['LOOKUP', 'int8'],
   },
   {
     name: 'QLinearConv (constant quantization, per-channel int8 weights, bias, stride 2)',

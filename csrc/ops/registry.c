@@ -15,7 +15,7 @@
   X(quantize) X(dequantize) X(svdf) X(unidirectional_sequence_lstm) \
   X(quantize_linear) X(dequantize_linear) X(dynamic_quantize_linear) \
   X(matmul_integer) X(qlinear_matmul) X(conv_integer) X(qlinear_conv) X(clip) \
-  X(qlinear_average_pool)
+  X(qlinear_average_pool) X(qlinear_mul) X(lookup)
 
 #define QIE_DECLARE(n) extern const qie_op_impl qie_op_##n;
 QIE_OPS(QIE_DECLARE)

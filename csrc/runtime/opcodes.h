@@ -44,7 +44,9 @@ enum qie_opcode {
   QIE_OP_QLINEAR_CONV = 36,
   QIE_OP_CLIP = 37,
   QIE_OP_QLINEAR_AVERAGE_POOL = 38,
-  QIE_OP_COUNT_ = 39
+  QIE_OP_QLINEAR_MUL = 39,
+  QIE_OP_LOOKUP = 40,
+  QIE_OP_COUNT_ = 41
 };
 
 /* Fused activation (same numbering as TFLite's ActivationFunctionType). */
@@ -129,6 +131,8 @@ enum { QIE_QLINEAR_AXIS = 0, QIE_QLINEAR_BLOCK = 1, QIE_QLINEAR_BITS = 2 };
 enum { QIE_QCONV_GROUPS = 9 };
 /* QLINEAR_AVERAGE_POOL: in = input (int8 NHWC); AVERAGE_POOL_2D's slots; ONNX Runtime's
  * float requantization of the window sum */
+/* QLINEAR_MUL: in = a, b (int8, numpy broadcasting); ONNX Runtime's float requantization */
+/* LOOKUP: in = x (8-bit), table (constant, 256 entries of the output type) */
 /* CLIP: in = x; integer bounds in iattr, float bounds in fattr */
 enum { QIE_CLIP_LO = 0, QIE_CLIP_HI = 1 };
 enum { QIE_CLIP_FLO = 0, QIE_CLIP_FHI = 1 };

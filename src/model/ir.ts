@@ -72,7 +72,9 @@ export type OpKind =
   | 'CONV_INTEGER'
   | 'QLINEAR_CONV'
   | 'CLIP'
-  | 'QLINEAR_AVERAGE_POOL';
+  | 'QLINEAR_AVERAGE_POOL'
+  | 'QLINEAR_MUL'
+  | 'LOOKUP';
 
 /** Attribute values are numbers (ints or floats, see src/model/opset.ts). */
 export type Attrs = Record<string, number>;

@@ -57,6 +57,8 @@ export const OPSET: Record<OpKind, OpSpec> = {
   QLINEAR_CONV: { code: 36, ints: [...CONV_INTS, 'groups'], floats: [] },
   CLIP: { code: 37, ints: ['lo', 'hi'], floats: ['flo', 'fhi'] },
   QLINEAR_AVERAGE_POOL: { code: 38, ints: POOL_INTS, floats: [] },
+  QLINEAR_MUL: { code: 39, ints: [], floats: [] },
+  LOOKUP: { code: 40, ints: [], floats: [] },
 };
 
 /** TFLite's fused activation numbering (the plan uses it too). */

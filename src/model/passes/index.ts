@@ -1,6 +1,7 @@
 // Graph passes run between import and plan writing, in order.
 import { Graph } from '../ir';
 import { onnxLayout } from './onnx-layout';
+import { onnxLookup } from './onnx-lookup';
 import { onnxQdq } from './onnx-qdq';
 import { onnxRequant } from './onnx-requant';
 import { onnxUint8 } from './onnx-uint8';
@@ -21,7 +22,7 @@ export interface OnnxPassOptions {
 export function runOnnxPasses(g: Graph, opts: OnnxPassOptions): Graph {
   let out = onnxLayout(g);
   out = onnxQdq(out, opts.floatOps);
-  out = onnxUint8(out);
+  out = onnxLookup(onnxUint8(out));
   out = onnxRequant(out);
   return onnxLayout(out);
 }

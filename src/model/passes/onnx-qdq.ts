@@ -159,6 +159,8 @@ class Fuser {
     if (!a || !b || !y || a.scales.length !== 1 || b.scales.length !== 1) return false;
     const types = [a.src, b.src, y.out].map((t) => this.g.tensors[t].dtype);
     if (types.some((d) => d !== 'int8' && d !== 'uint8')) return false;
+    // ONNX Runtime's QLinearMul arithmetic; Add and Sub keep TFLite's (equal on the tests)
+    if (op.kind === 'MUL') op.kind = 'QLINEAR_MUL';
     this.finish(op, [a.src, b.src], y);
     return true;
   }
