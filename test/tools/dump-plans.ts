@@ -8,7 +8,34 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 
 import * as path from 'node:path';
 import { compileModel } from '../../src/model/compile';
 import { FUZZ_MODELS, fuzzModelBytes } from '../helpers/fuzz-models';
+import { onnxModel, T } from '../helpers/onnx-build';
 import { conformanceDir, listConformanceCases, readConformanceSets } from '../helpers/onnx-cases';
+
+/** A small QDQ/QOperator model reaching the ONNX-only int8 ops (QLINEAR_MUL, LOOKUP,
+ * QLINEAR_AVERAGE_POOL, CLIP) for the plan fuzzer. */
+function onnxOpsModel(): Uint8Array {
+  const f = (name: string, v: number) => ({ name, type: T.FLOAT, dims: [], values: [v] });
+  const u8 = (name: string, v: number) => ({ name, type: T.UINT8, dims: [], values: [v] });
+  const ms = (op: string, inputs: string[], outputs: string[], attrs = {}) => ({ op, inputs, outputs, attrs, domain: 'com.microsoft' });
+  return onnxModel({
+    nodes: [
+      ms('QLinearMul', ['x', 's', 'z', 'b', 's', 'z', 's2', 'z'], ['m']),
+      ms('QLinearLeakyRelu', ['m', 's2', 'z', 's', 'z'], ['l'], { alpha: { f: 0.2 } }),
+      { op: 'Clip', inputs: ['l', 'lo', 'hi'], outputs: ['c'] },
+      ms('QLinearAveragePool', ['c', 's', 'z', 's2', 'z'], ['p'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
+      ms('QLinearGlobalAveragePool', ['p', 's2', 'z', 's', 'z'], ['g']),
+    ],
+    inputs: [
+      { name: 'x', type: T.UINT8, dims: [1, 4, 6, 6] },
+      { name: 'b', type: T.UINT8, dims: [1, 4, 6, 6] },
+    ],
+    outputs: [
+      { name: 'p', type: T.UINT8, dims: [1, 4, 6, 6] },
+      { name: 'g', type: T.UINT8, dims: [1, 4, 1, 1] },
+    ],
+    initializers: [f('s', 0.05), u8('z', 120), f('s2', 0.08), u8('lo', 100), u8('hi', 200)],
+  });
+}
 
 /** Shared models small enough to fuzz thousands of times under sanitizers. */
 const FUZZ_SHARED = ['hello_world_int8', 'micro_speech', 'magic_wand', 'person_detect'];
@@ -35,6 +62,9 @@ function main(): number {
     writeFileSync(planFile, compileModel(fuzzModelBytes(name)).plan);
     fuzz.push(planFile);
   }
+  const onnxOps = path.resolve(outDir, 'fuzz_onnx_ops.plan');
+  writeFileSync(onnxOps, compileModel(onnxOpsModel()).plan);
+  fuzz.push(onnxOps);
   if (!existsSync(models)) {
     process.stdout.write(`NOTICE: ${models} is absent: no golden plans written\n`);
     writeFileSync(path.join(outDir, 'cases.txt'), '');
