@@ -234,6 +234,10 @@ for (const c of CASES) {
     const [got] = await model.run(ours.map((b) => Buffer.from(b)));
     const want = (await session.run(feeds))[c.outputs[0].name].data as ArrayLike<number>;
     t.deepEqual(model.outputs[0].shape, c.outputs[0].dims);
+    // uint8 and float tensors keep their ONNX type at the API (uint8 runs as int8 inside)
+    const apiType = (type: number) => (type === T.FLOAT ? 'float32' : type === T.UINT8 ? 'uint8' : 'int8');
+    c.inputs.forEach((v, i) => t.is(model.inputs[i].dtype, apiType(v.type)));
+    t.is(model.outputs[0].dtype, apiType(c.outputs[0].type));
     let worst = 0;
     let exact = 0;
     for (let i = 0; i < want.length; i++) {
