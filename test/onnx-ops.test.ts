@@ -200,6 +200,27 @@ const CASES: OpCase[] = [
     expect: ['CONV_2D', 'int8'],
   },
   {
+    name: 'QAT export: float weights -> QuantizeLinear -> DequantizeLinear -> Conv',
+    nodes: [
+      { op: 'DequantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xf'] },
+      { op: 'QuantizeLinear', inputs: ['wf32', 'ws', 'wz'], outputs: ['wq'], attrs: { axis: 0 } },
+      { op: 'DequantizeLinear', inputs: ['wq', 'ws', 'wz'], outputs: ['wf'], attrs: { axis: 0 } },
+      { op: 'Conv', inputs: ['xf', 'wf'], outputs: ['cf'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+      { op: 'QuantizeLinear', inputs: ['cf', 'ys', 'yz'], outputs: ['y'] },
+    ],
+    inputs: [X()],
+    outputs: [X('y', [1, 2, 6, 6])],
+    initializers: [
+      ...XQ,
+      { name: 'wf32', type: T.FLOAT, dims: [2, 4, 3, 3], values: ints(72, -300, 300).map((k) => k / 1000) },
+      { name: 'ws', type: T.FLOAT, dims: [2], values: [0.0025, 0.004] },
+      { name: 'wz', type: T.INT8, dims: [2], values: [0, 0] },
+      f('ys', 0.2),
+      u8('yz', 128),
+    ],
+    expect: ['CONV_2D', 'int8'],
+  },
+  {
     name: 'QDQ Softmax with a free output scale: float island',
     nodes: [
       { op: 'DequantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xf'] },

@@ -175,7 +175,7 @@ class Importer {
     if (tensor.data) return true;
     if (depth > 8) return false;
     const p = this.b.ops.find((o) => o.outputs.includes(t));
-    return !!p && ['DEQUANTIZE_LINEAR', 'TRANSPOSE', 'RESHAPE'].includes(p.kind) && p.inputs.every((i) => i < 0 || this.constLike(i, depth + 1));
+    return !!p && ['DEQUANTIZE_LINEAR', 'QUANTIZE_LINEAR', 'TRANSPOSE', 'RESHAPE'].includes(p.kind) && p.inputs.every((i) => i < 0 || this.constLike(i, depth + 1));
   }
 
   /** Attaches per-tensor (activations) or per-axis (constants) quantization to t

@@ -2,7 +2,7 @@
 import { Graph } from '../ir';
 import { onnxLayout } from './onnx-layout';
 import { onnxLookup } from './onnx-lookup';
-import { onnxQdq } from './onnx-qdq';
+import { foldConstQuantize, onnxQdq } from './onnx-qdq';
 import { onnxRequant } from './onnx-requant';
 import { onnxUint8 } from './onnx-uint8';
 import { uint8ToInt8 } from './uint8-to-int8';
@@ -20,7 +20,7 @@ export interface OnnxPassOptions {
 /** Imported ONNX graphs: layout clean-up, QDQ fusion, uint8 as int8, then the
  * identities those leave behind. */
 export function runOnnxPasses(g: Graph, opts: OnnxPassOptions): Graph {
-  let out = onnxLayout(g);
+  let out = onnxLayout(foldConstQuantize(g));
   out = onnxQdq(out, opts.floatOps);
   out = onnxLookup(onnxUint8(out));
   out = onnxRequant(out);

@@ -258,6 +258,43 @@ function foldConstDequantize(g: Graph): void {
   });
 }
 
+const INT_RANGE: Partial<Record<Tensor['dtype'], [number, number]>> = { ...QRANGE, uint16: [0, 65535] };
+
+/** QuantizeLinear of a constant (QAT exports keep float weights behind a Q/DQ
+ * pair): quantized here, with ONNX's rounding, into a constant carrying its
+ * quantization, so the DequantizeLinear after it can fuse. */
+export function foldConstQuantize(g: Graph): Graph {
+  const four = new Set(g.fourBit ?? []);
+  g.ops = g.ops.filter((op) => {
+    if (op.kind !== 'QUANTIZE_LINEAR' || op.attrs.blockSize > 0 || op.attrs.bits || four.has(op.outputs[0])) return true;
+    const x = g.tensors[op.inputs[0]];
+    const y = g.tensors[op.outputs[0]];
+    const xs = values(x);
+    const s = values(g.tensors[op.inputs[1]]);
+    const z = op.inputs[2] >= 0 ? values(g.tensors[op.inputs[2]]) : s?.map(() => 0);
+    const range = INT_RANGE[y.dtype];
+    if (!xs || !s || !z || !range || s.length !== z.length || s.some((v) => !(v > 0))) return true;
+    const axis = s.length > 1 ? op.attrs.axis : -1;
+    if (axis >= 0 && y.shape[axis] !== s.length) return true;
+    let inner = 1;
+    if (axis >= 0) for (let k = axis + 1; k < y.shape.length; k++) inner *= y.shape[k];
+    const bytes = new DataView(new ArrayBuffer(xs.length * (y.dtype.endsWith('16') ? 2 : 1)));
+    for (let i = 0; i < xs.length; i++) {
+      const c = axis >= 0 ? Math.floor(i / inner) % s.length : 0;
+      const r = Math.fround(xs[i] / s[c]);
+      const q = Math.min(range[1], Math.max(range[0], (Number.isNaN(r) ? 0 : rint(r)) + z[c]));
+      if (y.dtype === 'int8') bytes.setInt8(i, q);
+      else if (y.dtype === 'uint8') bytes.setUint8(i, q);
+      else if (y.dtype === 'int16') bytes.setInt16(2 * i, q, true);
+      else bytes.setUint16(2 * i, q, true);
+    }
+    y.data = new Uint8Array(bytes.buffer);
+    y.quant = { scales: s, zeroPoints: z, axis };
+    return false;
+  });
+  return g;
+}
+
 export function onnxQdq(g: Graph, floatOps: readonly string[] = []): Graph {
   const keepFloat = new Set(floatOps);
   const f = new Fuser(g);
