@@ -52,6 +52,7 @@ if (!sharedDir()) {
       t.true(heavy.length > 0);
       for (const o of heavy) t.is(o.precision, 'int8', `${o.name} (${o.kind}) runs ${o.precision}`);
       t.false(model.ops.some((o) => o.precision === 'float32'), 'no float island left');
+      t.false(model.ops.some((o) => o.kind === 'CLIP'), 'clips fused into the convs');
       // layout: at most the input's NCHW -> NHWC transpose
       const transposes = model.ops.filter((o) => o.kind === 'TRANSPOSE');
       t.true(transposes.length <= 1, `${transposes.length} transposes`);

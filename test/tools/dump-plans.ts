@@ -12,7 +12,7 @@ import { onnxModel, T } from '../helpers/onnx-build';
 import { conformanceDir, listConformanceCases, readConformanceSets } from '../helpers/onnx-cases';
 
 /** A small QDQ/QOperator model reaching the ONNX-only int8 ops (QLINEAR_MUL, LOOKUP,
- * QLINEAR_AVERAGE_POOL, CLIP) for the plan fuzzer. */
+ * QLINEAR_AVERAGE_POOL, CLIP, a conv with a fused clamp) for the plan fuzzer. */
 function onnxOpsModel(): Uint8Array {
   const f = (name: string, v: number) => ({ name, type: T.FLOAT, dims: [], values: [v] });
   const u8 = (name: string, v: number) => ({ name, type: T.UINT8, dims: [], values: [v] });
@@ -24,6 +24,8 @@ function onnxOpsModel(): Uint8Array {
       { op: 'Clip', inputs: ['l', 'lo', 'hi'], outputs: ['c'] },
       ms('QLinearAveragePool', ['c', 's', 'z', 's2', 'z'], ['p'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
       ms('QLinearGlobalAveragePool', ['p', 's2', 'z', 's', 'z'], ['g']),
+      { op: 'QLinearConv', inputs: ['x', 's', 'z', 'w', 'ws', 'wz', 's2', 'z'], outputs: ['cv'], attrs: { pads: [1, 1, 1, 1] } },
+      { op: 'Clip', inputs: ['cv', 'lo', 'hi'], outputs: ['cc'] },
     ],
     inputs: [
       { name: 'x', type: T.UINT8, dims: [1, 4, 6, 6] },
@@ -32,8 +34,18 @@ function onnxOpsModel(): Uint8Array {
     outputs: [
       { name: 'p', type: T.UINT8, dims: [1, 4, 6, 6] },
       { name: 'g', type: T.UINT8, dims: [1, 4, 1, 1] },
+      { name: 'cc', type: T.UINT8, dims: [1, 3, 6, 6] },
     ],
-    initializers: [f('s', 0.05), u8('z', 120), f('s2', 0.08), u8('lo', 100), u8('hi', 200)],
+    initializers: [
+      f('s', 0.05),
+      u8('z', 120),
+      f('s2', 0.08),
+      u8('lo', 100),
+      u8('hi', 200),
+      { name: 'w', type: T.INT8, dims: [3, 4, 3, 3], values: Array.from({ length: 108 }, (_, i) => ((i * 37) % 255) - 127) },
+      { name: 'ws', type: T.FLOAT, dims: [3], values: [0.01, 0.02, 0.03] },
+      { name: 'wz', type: T.INT8, dims: [3], values: [0, 0, 0] },
+    ],
   });
 }
 

@@ -1,5 +1,6 @@
 // Graph passes run between import and plan writing, in order.
 import { Graph } from '../ir';
+import { onnxFuseClip } from './onnx-clip';
 import { onnxLayout } from './onnx-layout';
 import { onnxLookup } from './onnx-lookup';
 import { foldConstQuantize, onnxQdq } from './onnx-qdq';
@@ -23,6 +24,6 @@ export function runOnnxPasses(g: Graph, opts: OnnxPassOptions): Graph {
   let out = onnxLayout(foldConstQuantize(g));
   out = onnxQdq(out, opts.floatOps);
   out = onnxLookup(onnxUint8(out));
-  out = onnxRequant(out);
+  out = onnxFuseClip(onnxRequant(out));
   return onnxLayout(out);
 }

@@ -1,7 +1,6 @@
 // Layout clean-up for imported ONNX graphs. The importer converts between NCHW
 // and NHWC wherever an op needs it; this pass moves each TRANSPOSE upstream
-// through DequantizeLinear and integer CLIP (so it meets the constants and graph
-// inputs), moves QuantizeLinear above transposes and reshapes (so it follows the
+// through DequantizeLinear (so it meets the constants and graph inputs), moves QuantizeLinear above transposes and reshapes (so it follows the
 // op it quantizes), folds transposes of constants, merges transpose pairs (NCHW -> NHWC
 // -> NCHW cancel) and turns transposes that move only size-1 dims, and reshapes
 // that change nothing, into copies or nothing. A conv net is left with at most
@@ -9,9 +8,10 @@
 import { Graph, Op, Tensor } from '../ir';
 import { consumers, elemBytes, producers, removeDead, replaceTensor, soleConsumer, transposeData } from './graph-edit';
 
-// Upstream through these only: through a QuantizeLinear the transpose would move
-// onto float data (the quantize is hoisted above data moves instead).
-const SINK_THROUGH = new Set(['DEQUANTIZE_LINEAR', 'CLIP']);
+// Upstream through DequantizeLinear only: through a QuantizeLinear the transpose
+// would move onto float data (the quantize is hoisted above data moves instead),
+// and between a conv and its CLIP it would keep the clip from fusing.
+const SINK_THROUGH = new Set(['DEQUANTIZE_LINEAR']);
 
 function permOf(g: Graph, op: Op): number[] | undefined {
   const p = g.tensors[op.inputs[1]];
@@ -73,7 +73,7 @@ function onePass(g: Graph): boolean {
           return true;
         }
       }
-      // move upstream through an element-wise DQ/CLIP read only here
+      // move upstream through a DequantizeLinear read only here
       if (p && SINK_THROUGH.has(p.kind) && !(p.attrs.blockSize > 0) && soleConsumer(g, cons, x) === op) {
         const src = p.inputs[0];
         const st = g.tensors[src];
@@ -84,7 +84,7 @@ function onePass(g: Graph): boolean {
         const t2: Op = { kind: 'TRANSPOSE', name: op.name, inputs: [src, op.inputs[1]], outputs: [mi], attrs: {} };
         p.inputs[0] = mi;
         p.outputs[0] = y;
-        if (p.kind !== 'CLIP' && g.tensors[p.inputs[1]] && g.tensors[p.inputs[1]].shape.length > 0 && p.attrs.axis !== undefined)
+        if (g.tensors[p.inputs[1]] && g.tensors[p.inputs[1]].shape.length > 0 && p.attrs.axis !== undefined)
           p.attrs = { ...p.attrs, axis: perm.indexOf(p.attrs.axis) };
         g.ops.splice(i, 1);
         g.ops.splice(g.ops.indexOf(p), 0, t2);
