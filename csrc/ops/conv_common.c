@@ -124,15 +124,13 @@ qie_status qie_conv_check_bias(qie_ctx* ctx, const qie_op* op, const qie_tensor*
 qie_status qie_conv_act_range_q(qie_ctx* ctx, const qie_op* op, int32_t activation,
                                 const qie_tensor* out, int32_t qmin, int32_t qmax,
                                 int32_t* act_min, int32_t* act_max) {
-  if (activation == QIE_ACT_CLAMP) {
-    const float lo = op->fattr[QIE_FATTR_CLAMP_LO], hi = op->fattr[QIE_FATTR_CLAMP_HI];
-    /* integers inside the output type, lo <= hi (NaN fails every comparison) */
-    if (!(lo >= (float)qmin && hi <= (float)qmax && lo <= hi) || lo != (float)(int32_t)lo ||
-        hi != (float)(int32_t)hi)
-      return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: clamp bounds %g, %g invalid for [%d, %d]",
-                      qie_op_label(op), (double)lo, (double)hi, qmin, qmax);
-    *act_min = (int32_t)lo;
-    *act_max = (int32_t)hi;
+  if ((activation & ~0xffff) == QIE_ACT_CLAMP8) {
+    const int32_t lo = ((activation >> 8) & 0xff) - 128, hi = (activation & 0xff) - 128;
+    if (lo > hi || lo < qmin || hi > qmax)
+      return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: clamp [%d, %d] invalid for [%d, %d]",
+                      qie_op_label(op), lo, hi, qmin, qmax);
+    *act_min = lo;
+    *act_max = hi;
     return QIE_OK;
   }
   const float scale = out->scales[0];

@@ -58,11 +58,10 @@ enum qie_activation {
   QIE_ACT_TANH = 4,
   QIE_ACT_SIGN_BIT = 5
 };
-/* Not TFLite's: the quantized output is clamped to the integer bounds in
- * fattr[QIE_FATTR_CLAMP_LO / HI] (a Clip fused into an int8 conv, depthwise conv,
- * fully connected or pooling op of an ONNX model). */
-enum { QIE_ACT_CLAMP = 100 };
-enum { QIE_FATTR_CLAMP_LO = 0, QIE_FATTR_CLAMP_HI = 1 };
+/* Not TFLite's: an int8 output clamped to [lo, hi] (a Clip fused into an int8 conv,
+ * depthwise conv or fully connected op of an ONNX model). The activation value is
+ * QIE_ACT_CLAMP8 | (lo + 128) << 8 | (hi + 128). */
+#define QIE_ACT_CLAMP8 0x1000000
 
 /* Inputs of each op (index -1 = absent optional input), then attribute slots.
  *

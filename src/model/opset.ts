@@ -11,15 +11,13 @@ export interface OpSpec {
 }
 
 const CONV_INTS = ['padTop', 'padLeft', 'padBottom', 'padRight', 'strideH', 'strideW', 'dilationH', 'dilationW', 'activation'];
-/** Integer output bounds when activation is ACTIVATION_CLAMP (a fused ONNX Clip). */
-const CLAMP_FLOATS = ['clampLo', 'clampHi'];
 const QLINEAR_INTS = ['axis', 'blockSize', 'bits'];
 const POOL_INTS = ['padTop', 'padLeft', 'padBottom', 'padRight', 'strideH', 'strideW', 'filterH', 'filterW', 'activation'];
 
 export const OPSET: Record<OpKind, OpSpec> = {
-  CONV_2D: { code: 1, ints: CONV_INTS, floats: CLAMP_FLOATS },
-  DEPTHWISE_CONV_2D: { code: 2, ints: [...CONV_INTS, 'depthMultiplier'], floats: CLAMP_FLOATS },
-  FULLY_CONNECTED: { code: 3, ints: ['activation', 'keepNumDims'], floats: CLAMP_FLOATS },
+  CONV_2D: { code: 1, ints: CONV_INTS, floats: [] },
+  DEPTHWISE_CONV_2D: { code: 2, ints: [...CONV_INTS, 'depthMultiplier'], floats: [] },
+  FULLY_CONNECTED: { code: 3, ints: ['activation', 'keepNumDims'], floats: [] },
   AVERAGE_POOL_2D: { code: 4, ints: POOL_INTS, floats: [] },
   MAX_POOL_2D: { code: 5, ints: POOL_INTS, floats: [] },
   ADD: { code: 6, ints: ['activation'], floats: [] },
@@ -65,5 +63,13 @@ export const OPSET: Record<OpKind, OpSpec> = {
 
 /** TFLite's fused activation numbering (the plan uses it too). */
 export const ACTIVATION = { NONE: 0, RELU: 1, RELU_N1_TO_1: 2, RELU6: 3, TANH: 4, SIGN_BIT: 5 } as const;
-/** qie's own: clamp to the integer bounds attrs clampLo / clampHi (opcodes.h QIE_ACT_CLAMP). */
-export const ACTIVATION_CLAMP = 100;
+/** qie's own activation code for an int8 output clamped to [lo, hi] (a fused ONNX
+ * Clip): flag | (lo + 128) << 8 | (hi + 128), as opcodes.h QIE_ACT_CLAMP8 reads it. */
+export const ACTIVATION_CLAMP8 = 0x1000000;
+export function clamp8Activation(lo: number, hi: number): number {
+  return ACTIVATION_CLAMP8 | ((lo + 128) << 8) | (hi + 128);
+}
+export function clamp8Bounds(activation: number): [number, number] | undefined {
+  if ((activation & ~0xffff) !== ACTIVATION_CLAMP8) return undefined;
+  return [((activation >> 8) & 0xff) - 128, (activation & 0xff) - 128];
+}
