@@ -221,6 +221,18 @@ const CASES: OpCase[] = [
     expect: ['CONV_2D', 'int8'],
   },
   {
+    name: 'QDQ ReduceMean over H, W (keepdims 0)',
+    nodes: [
+      { op: 'DequantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xf'] },
+      { op: 'ReduceMean', inputs: ['xf'], outputs: ['mf'], attrs: { axes: [2, 3], keepdims: 0 } },
+      { op: 'QuantizeLinear', inputs: ['mf', 'ys', 'yz'], outputs: ['y'] },
+    ],
+    inputs: [X()],
+    outputs: [X('y', [1, 4])],
+    initializers: [...XQ, f('ys', 0.01), u8('yz', 110)],
+    expect: ['QLINEAR_AVERAGE_POOL', 'int8'],
+  },
+  {
     name: 'QDQ Softmax with a free output scale: float island',
     nodes: [
       { op: 'DequantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xf'] },

@@ -494,6 +494,29 @@ function globalAveragePool(im: Importer, n: Node): void {
   im.out(n, 0, y, 'nhwc');
 }
 
+function reduceMean(im: Importer, n: Node): void {
+  const b = im.b;
+  const x = im.in(n, 0);
+  const rank = b.shape(x).length;
+  const given = n.opset >= 18 ? (n.input(1) ? im.needConst(n, 1, 'axes') : undefined) : n.ints('axes');
+  const axes = (given ?? [...Array(rank).keys()]).map((a) => normAxis(a, rank, n.where));
+  if (!axes.length) unsupported(`${n.where}: ReduceMean over no axes`);
+  const keep = n.int('keepdims', 1);
+  // a mean over H and W is a global average pool: run it NHWC
+  const spatial = rank === 4 && [...axes].sort().join() === '2,3';
+  const nhwc = x.layout === 'nhwc' || spatial;
+  const phys = nhwc ? axes.map(nhwcAxis) : axes;
+  const xt = nhwc ? b.nhwc(x, n.where) : b.plain(x);
+  const shape = b.tensors[xt].shape.map((d, i) => (phys.includes(i) ? 1 : d));
+  const y = b.activation(keep ? im.outName(n) : `${im.outName(n)}_kept`, b.tensors[xt].dtype, shape);
+  b.op('MEAN', n.n.name, [xt, b.constI32(`${n.n.name}_axes`, [...phys].sort())], [y], { keepDims: 1 });
+  if (keep) return im.out(n, 0, y, nhwc ? 'nhwc' : 'plain');
+  // without keepdims: drop the reduced dims in ONNX layout
+  const kept = { t: y, layout: (nhwc ? 'nhwc' : 'plain') as Layout };
+  const logical = b.shape(kept).filter((_, i) => !axes.includes(i));
+  reshapeTo(im, n, kept, logical);
+}
+
 /** RESHAPE-family ops: a byte copy into a new shape in ONNX layout. */
 function reshapeTo(im: Importer, n: Node, x: Value, shape: number[]): void {
   const b = im.b;
@@ -823,6 +846,7 @@ const OPS: Record<string, Translator> = {
   AveragePool: pool('AVERAGE_POOL_2D'),
   MaxPool: pool('MAX_POOL_2D'),
   GlobalAveragePool: globalAveragePool,
+  ReduceMean: reduceMean,
   Reshape: reshape,
   Flatten: flatten,
   Squeeze: squeeze,
