@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { loadModel, QieError } from '../src';
 import { seededRandom } from '../src/util/random';
 import { onnxModel } from './helpers/onnx-build';
+import { conformanceDir, listConformanceCases } from './helpers/onnx-cases';
 import { modelPath, sharedDir } from './helpers/shared';
 
 async function tryModel(bytes: Uint8Array): Promise<string> {
@@ -40,6 +41,30 @@ test('not ONNX / empty graph / unknown op', async (t) => {
   const dangling = onnxModel({ nodes: [{ op: 'Relu', inputs: ['nope'], outputs: ['y'] }], inputs: [{ name: 'x', type: 1, dims: [2] }], outputs: [{ name: 'y', type: 1, dims: [2] }] });
   await t.throwsAsync(loadModel(dangling), { code: 'model_invalid', message: /nope/ });
 });
+
+const confDir = conformanceDir();
+if (confDir) {
+  test('every conformance model, truncated and byte-mutated 400 times, loads and runs or is refused', async (t) => {
+    const rand = seededRandom(26);
+    const counts: Record<string, number> = {};
+    for (const name of listConformanceCases()) {
+      const original = readFileSync(`${confDir}/${name}/model.onnx`);
+      for (let n = 0; n < original.length; n += 7) {
+        const r = await tryModel(original.subarray(0, n));
+        counts[r] = (counts[r] ?? 0) + 1;
+      }
+      for (let v = 0; v < 400; v++) {
+        const bytes = Uint8Array.from(original);
+        const flips = 1 + Math.floor(rand() * 3);
+        for (let f = 0; f < flips; f++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
+        const r = await tryModel(bytes);
+        counts[r] = (counts[r] ?? 0) + 1;
+      }
+    }
+    t.log(`conformance model variants: ${JSON.stringify(counts)}`);
+    t.pass();
+  });
+}
 
 if (!sharedDir()) {
   test('malformed real ONNX models (skipped)', (t) => {
