@@ -36,6 +36,9 @@ function values(t: Tensor): number[] | undefined {
   return out;
 }
 
+/** Scales are float32 in plans: compare them as such. */
+const sameF32 = (a: number, b: number) => Math.fround(a) === Math.fround(b);
+
 /** ONNX's rounding: half to even. */
 export function rint(x: number): number {
   const r = Math.round(x);
@@ -67,7 +70,7 @@ class Fuser {
     if (!ownQuant) return { op, src, scales: s, zps: z, axis: s.length > 1 ? op.attrs.axis : -1 };
     const q = this.g.tensors[src].quant;
     // the int8 kernels read the tensor's own quantization: it must be this one
-    if (!q || q.scales.length !== s.length || q.scales.some((v, i) => v !== s[i] || q.zeroPoints[i] !== z[i])) return undefined;
+    if (!q || q.scales.length !== s.length || q.scales.some((v, i) => !sameF32(v, s[i]) || q.zeroPoints[i] !== z[i])) return undefined;
     return { op, src, scales: s, zps: z, axis: q.axis };
   }
 
@@ -88,7 +91,7 @@ class Fuser {
     if (!ot.quant || ot.quant.axis >= 0 || (ot.dtype !== 'int8' && ot.dtype !== 'uint8')) return undefined;
     const s = values(this.g.tensors[op.inputs[1]]);
     const z = op.inputs[2] >= 0 ? values(this.g.tensors[op.inputs[2]]) : [0];
-    if (!s || !z || s.length !== 1 || s[0] !== ot.quant.scales[0] || z[0] !== ot.quant.zeroPoints[0]) return undefined;
+    if (!s || !z || s.length !== 1 || !sameF32(s[0], ot.quant.scales[0]) || z[0] !== ot.quant.zeroPoints[0]) return undefined;
     return { op, out, quant: ot.quant };
   }
 
@@ -96,7 +99,7 @@ class Fuser {
   static sameReal(a: Tensor, b: Tensor): boolean {
     if (!a.quant || !b.quant || a.quant.axis >= 0 || b.quant.axis >= 0) return false;
     const shift = (t: Tensor) => (t.dtype === 'uint8' ? 128 : 0);
-    return a.quant.scales[0] === b.quant.scales[0] && a.quant.zeroPoints[0] - shift(a) === b.quant.zeroPoints[0] - shift(b);
+    return sameF32(a.quant.scales[0], b.quant.scales[0]) && a.quant.zeroPoints[0] - shift(a) === b.quant.zeroPoints[0] - shift(b);
   }
 
   finish(op: Op, inputs: number[], out: { op: Op; out: number }): void {
