@@ -40,6 +40,8 @@ test('not ONNX / empty graph / unknown op', async (t) => {
   await t.throwsAsync(loadModel(unknown), { code: 'unsupported_op', message: /Frobnicate/ });
   const dangling = onnxModel({ nodes: [{ op: 'Relu', inputs: ['nope'], outputs: ['y'] }], inputs: [{ name: 'x', type: 1, dims: [2] }], outputs: [{ name: 'y', type: 1, dims: [2] }] });
   await t.throwsAsync(loadModel(dangling), { code: 'model_invalid', message: /nope/ });
+  const wrongShape = onnxModel({ nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }], inputs: [{ name: 'x', type: 1, dims: [2] }], outputs: [{ name: 'y', type: 1, dims: [3] }] });
+  await t.throwsAsync(loadModel(wrongShape), { code: 'model_invalid', message: /declared with shape \[3\] but computes \[2\]/ });
 });
 
 const confDir = conformanceDir();

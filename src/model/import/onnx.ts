@@ -145,7 +145,23 @@ class Importer {
 
   out(n: Node, i: number, t: number, layout: Layout): void {
     const name = n.n.outputs[i];
-    if (name) this.b.define(name, t, layout, n.where);
+    if (!name) return;
+    this.b.define(name, t, layout, n.where);
+    this.checkDeclared(name, n.where);
+  }
+
+  /** A value_info or graph output declaration must agree with what the node computes
+   * (fixed dims and element type; symbolic dims are not checked). */
+  checkDeclared(name: string, where: string): void {
+    const d = this.m.valueInfo.get(name) ?? this.m.outputs.find((o) => o.name === name);
+    if (!d) return;
+    const v = this.b.values.get(name)!;
+    const shape = this.b.shape(v);
+    const t = this.b.tensor(v);
+    if (d.type && (d.type.dtype !== t.dtype || (d.type.bits !== 0) !== this.b.fourBit.has(v.t)))
+      invalid(`${where}: "${name}" is declared ${d.type.dtype}${d.type.bits ? ' (4-bit)' : ''} but computes ${t.dtype}`);
+    if (d.dims && (d.dims.length !== shape.length || d.dims.some((x, k) => x >= 0 && x !== shape[k])))
+      invalid(`${where}: "${name}" is declared with shape [${d.dims.map((x) => (x < 0 ? '?' : x))}] but computes [${shape}]`);
   }
 
   outName(n: Node, i = 0): string {
