@@ -4,7 +4,7 @@
 // (Math.fround after every operation). Runs after uint8 -> int8: the real
 // values are the same, so is the table.
 import { Graph } from '../ir';
-import { rint } from './onnx-qdq';
+import { rint } from './onnx-const';
 
 const fr = Math.fround;
 
