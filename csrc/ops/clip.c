@@ -24,9 +24,10 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   int32_t lo, hi;
   if (in->dtype == QIE_DT_INT32 || !qie_dtype_qrange(in->dtype, &lo, &hi))
     return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: %s not supported", l, qie_dtype_name(in->dtype));
-  if (op->iattr[QIE_CLIP_LO] > op->iattr[QIE_CLIP_HI])
-    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: bounds %d > %d", l, op->iattr[QIE_CLIP_LO],
-                    op->iattr[QIE_CLIP_HI]);
+  if (op->iattr[QIE_CLIP_LO] > op->iattr[QIE_CLIP_HI] || op->iattr[QIE_CLIP_LO] < lo ||
+      op->iattr[QIE_CLIP_HI] > hi)
+    return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: bounds [%d, %d] invalid for %s", l,
+                    op->iattr[QIE_CLIP_LO], op->iattr[QIE_CLIP_HI], qie_dtype_name(in->dtype));
   op->kernel = "int_clip__ref";
   return QIE_OK;
 }
