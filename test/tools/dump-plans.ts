@@ -60,7 +60,7 @@ interface Manifest {
   cases: { name: string; inputs: CaseTensor[]; outputs: CaseTensor[] }[];
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const [outDir, ...only] = process.argv.slice(2);
   if (!outDir) {
     process.stderr.write('usage: dump-plans OUT_DIR [MODEL ...]\n');
@@ -102,6 +102,7 @@ function main(): number {
     }
   }
   lines.push(...onnxConformancePlans(outDir, fuzz));
+  lines.push(...(await onnxModelPlans(outDir, models)));
   writeFileSync(path.join(outDir, 'cases.txt'), lines.join('\n') + '\n');
   writeFileSync(path.join(outDir, 'fuzz.txt'), fuzz.join('\n') + '\n');
   process.stdout.write(`wrote ${lines.filter((l) => l.startsWith('case')).length} cases to ${outDir}/cases.txt\n`);
@@ -119,7 +120,7 @@ function onnxConformancePlans(outDir: string, fuzz: string[]): string[] {
   // a QDQ model: int8 conv / depthwise conv / fully connected in ONNX's requantization
   const qdq = path.resolve(dir, '..', '..', 'models', 'person_detect', 'model.qdq.onnx');
   if (existsSync(qdq)) {
-    const planFile = path.resolve(planDir, 'person_detect.qdq.plan');
+    const planFile = path.resolve(planDir, 'person_detect.qdq.fuzz.plan');
     writeFileSync(planFile, compileModel(readFileSync(qdq)).plan);
     fuzz.push(planFile);
   }
@@ -142,4 +143,50 @@ function onnxConformancePlans(outDir: string, fuzz: string[]): string[] {
   return lines;
 }
 
-process.exitCode = main();
+/** The shared QDQ models (model.qdq.onnx) on their golden inputs, with ONNX
+ * Runtime's outputs as the expected bytes: qie matches them exactly, so the ONNX
+ * requantization path is checked on every ISA the runner runs on. */
+async function onnxModelPlans(outDir: string, models: string): Promise<string[]> {
+  let ort: any;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    ort = require('onnxruntime-node');
+  } catch {
+    process.stdout.write('NOTICE: onnxruntime-node is not loadable: no ONNX model cases written\n');
+    return [];
+  }
+  const lines: string[] = [];
+  const planDir = path.join(outDir, 'onnx');
+  mkdirSync(planDir, { recursive: true });
+  for (const name of readdirSync(models).sort()) {
+    const file = path.join(models, name, 'model.qdq.onnx');
+    if (!existsSync(file)) continue;
+    const planFile = path.resolve(planDir, `${name}.qdq.plan`);
+    writeFileSync(planFile, compileModel(readFileSync(file)).plan);
+    const session = await ort.InferenceSession.create(file, { logSeverityLevel: 3 });
+    const manifest = JSON.parse(readFileSync(path.join(models, name, 'golden', 'manifest.json'), 'utf8')) as Manifest & {
+      cases: { inputs: (CaseTensor & { shape: number[] })[] }[];
+    };
+    for (const c of manifest.cases) {
+      if (c.inputs.length !== 1 || c.inputs[0].dtype !== 'int8') continue;
+      const input = path.join(models, name, 'golden', c.name, c.inputs[0].file);
+      const bytes = readFileSync(input);
+      const feed = new ort.Tensor('int8', new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length), c.inputs[0].shape);
+      const out = (await session.run({ [session.inputNames[0]]: feed }))[session.outputNames[0]].data as Int8Array;
+      const expected = path.resolve(planDir, `${name}.${c.name}.ort_output_0.bin`);
+      writeFileSync(expected, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+      lines.push(`case onnx/${name}.qdq/${c.name} ${planFile}`, `in ${input}`, `out ${expected} raw`, 'end');
+    }
+  }
+  return lines;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`dump-plans: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);
