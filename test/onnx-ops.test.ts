@@ -19,6 +19,8 @@ interface OpCase {
   initializers: InitSpec[];
   /** Op kind qie must run and the precision it must report. */
   expect: [string, 'int8' | 'float32'];
+  /** At most this many TRANSPOSE ops may remain. */
+  maxTransposes?: number;
 }
 
 const f = (name: string, v: number): InitSpec => ({ name, type: T.FLOAT, dims: [], values: [v] });
@@ -233,6 +235,37 @@ const CASES: OpCase[] = [
     expect: ['QLINEAR_AVERAGE_POOL', 'int8'],
   },
   {
+    name: 'QDQ conv -> Flatten -> Gemm: the flatten is folded into the weights',
+    nodes: [
+      { op: 'DequantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xf'] },
+      { op: 'DequantizeLinear', inputs: ['w', 'ws', 'wz'], outputs: ['wf'] },
+      { op: 'Conv', inputs: ['xf', 'wf'], outputs: ['cf'], attrs: { kernel_shape: [1, 1] } },
+      { op: 'QuantizeLinear', inputs: ['cf', 'ys', 'yz'], outputs: ['c'] },
+      { op: 'DequantizeLinear', inputs: ['c', 'ys', 'yz'], outputs: ['cf2'] },
+      { op: 'Flatten', inputs: ['cf2'], outputs: ['ff'] },
+      { op: 'QuantizeLinear', inputs: ['ff', 'ys', 'yz'], outputs: ['fq'] },
+      { op: 'DequantizeLinear', inputs: ['fq', 'ys', 'yz'], outputs: ['ff2'] },
+      { op: 'DequantizeLinear', inputs: ['g', 'gs', 'wz'], outputs: ['gf'] },
+      { op: 'Gemm', inputs: ['ff2', 'gf'], outputs: ['of'], attrs: { transB: 1 } },
+      { op: 'QuantizeLinear', inputs: ['of', 'os', 'yz'], outputs: ['y'] },
+    ],
+    inputs: [X('x', [1, 4, 3, 3])],
+    outputs: [X('y', [1, 5])],
+    initializers: [
+      ...XQ,
+      { name: 'w', type: T.INT8, dims: [2, 4, 1, 1], values: ints(8, -127, 127) },
+      f('ws', 0.02),
+      i8('wz', 0),
+      f('ys', 0.1),
+      u8('yz', 128),
+      { name: 'g', type: T.INT8, dims: [5, 18], values: ints(90, -127, 127) },
+      f('gs', 0.01),
+      f('os', 0.5),
+    ],
+    expect: ['FULLY_CONNECTED', 'int8'],
+    maxTransposes: 1,
+  },
+  {
     name: 'QDQ Softmax with a free output scale: float island',
     nodes: [
       { op: 'DequantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xf'] },
@@ -254,6 +287,7 @@ for (const c of CASES) {
     const op = model.ops.find((o) => o.kind === c.expect[0]);
     t.truthy(op, `${c.expect[0]} in ${model.ops.map((o) => o.kind).join(' ')}`);
     t.is(op?.precision, c.expect[1]);
+    if (c.maxTransposes !== undefined) t.true(model.ops.filter((o) => o.kind === 'TRANSPOSE').length <= c.maxTransposes, model.ops.map((o) => o.kind).join(' '));
     const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
     const feeds: Record<string, unknown> = {};
     const ours: Uint8Array[] = [];

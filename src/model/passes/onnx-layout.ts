@@ -37,6 +37,58 @@ function elementCountOf(t: Tensor | undefined): number {
   return t ? t.shape.reduce((a, b) => a * b, 1) : 0;
 }
 
+/**
+ * Flatten of an NHWC-held tensor into a fully connected layer: ONNX flattens in
+ * NCHW order, so instead of transposing the activations the constant weights'
+ * columns are permuted once (c, h, w) -> (h, w, c) and the transpose goes away.
+ * Pattern: x [N,H,W,C] -> TRANSPOSE(0,3,1,2) -> RESHAPE [N, C*H*W] ->
+ * (per-tensor DequantizeLinear) -> FULLY_CONNECTED with constant weights
+ * (or a DequantizeLinear of them), every link read only by the next.
+ */
+function flattenIntoWeights(g: Graph, fc: Op, prod: Map<number, Op>, cons: Map<number, Op[]>): boolean {
+  const sole = (t: number, reader: Op) => soleConsumer(g, cons, t) === reader;
+  let reader = fc;
+  let p = prod.get(fc.inputs[0]);
+  if (p && p.kind === 'DEQUANTIZE_LINEAR' && elementCountOf(g.tensors[p.inputs[1]]) === 1 && sole(p.outputs[0], fc)) {
+    reader = p;
+    p = prod.get(p.inputs[0]);
+  }
+  if (!p || p.kind !== 'RESHAPE' || !sole(p.outputs[0], reader)) return false;
+  const tr = prod.get(p.inputs[0]);
+  if (!tr || tr.kind !== 'TRANSPOSE' || !sole(tr.outputs[0], p) || (permOf(g, tr) ?? []).join() !== '0,3,1,2') return false;
+  const x = g.tensors[tr.inputs[0]];
+  const flat = g.tensors[p.outputs[0]].shape;
+  if (x.shape.length !== 4 || flat.length !== 2 || flat[0] !== x.shape[0]) return false;
+  const [, H, W, C] = x.shape;
+  // the weights: a constant, or a constant behind a DequantizeLinear, read only here
+  let wOp: Op = fc;
+  let w = fc.inputs[1];
+  const wp = prod.get(w);
+  if (wp) {
+    if (wp.kind !== 'DEQUANTIZE_LINEAR' || !sole(w, fc) || (wp.attrs.blockSize ?? 0) > 0) return false;
+    wOp = wp;
+    w = wp.inputs[0];
+    if (elementCountOf(g.tensors[wp.inputs[1]]) > 1 && wp.attrs.axis !== 0) return false;
+  }
+  const wt = g.tensors[w];
+  if (!wt.data || !sole(w, wOp) || wt.shape.length !== 2 || wt.shape[1] !== C * H * W) return false;
+  const eb = elemBytes(wt);
+  const units = wt.shape[0];
+  const out = new Uint8Array(wt.data.length);
+  for (let u = 0; u < units; u++)
+    for (let h = 0; h < H; h++)
+      for (let x0 = 0; x0 < W; x0++)
+        for (let c = 0; c < C; c++) {
+          const to = (u * H * W * C + (h * W + x0) * C + c) * eb;
+          const from = (u * C * H * W + (c * H + h) * W + x0) * eb;
+          out.set(wt.data.subarray(from, from + eb), to);
+        }
+  wt.data = out;
+  p.inputs = [tr.inputs[0], ...p.inputs.slice(1)];
+  g.ops.splice(g.ops.indexOf(tr), 1);
+  return true;
+}
+
 function onePass(g: Graph): boolean {
   const prod = producers(g);
   const cons = consumers(g);
@@ -115,6 +167,8 @@ function onePass(g: Graph): boolean {
         g.ops[i] = r;
         return true;
       }
+    } else if (op.kind === 'FULLY_CONNECTED') {
+      if (flattenIntoWeights(g, op, prod, cons)) return true;
     } else if (op.kind === 'RESHAPE') {
       const x = op.inputs[0];
       const y = op.outputs[0];
