@@ -266,6 +266,19 @@ const CASES: OpCase[] = [
     maxTransposes: 1,
   },
   {
+    name: 'QDQ MatMul of two activations (batched, uint8 x int8)',
+    nodes: [
+      { op: 'DequantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xf'] },
+      { op: 'DequantizeLinear', inputs: ['b', 'bs', 'bz'], outputs: ['bf'] },
+      { op: 'MatMul', inputs: ['xf', 'bf'], outputs: ['mf'] },
+      { op: 'QuantizeLinear', inputs: ['mf', 'ys', 'yz'], outputs: ['y'] },
+    ],
+    inputs: [X('x', [2, 3, 4]), X('b', [2, 4, 5], T.INT8)],
+    outputs: [X('y', [2, 3, 5], T.INT8)],
+    initializers: [...XQ, f('bs', 0.04), i8('bz', 2), f('ys', 0.3), i8('yz', -5)],
+    expect: ['QLINEAR_MATMUL', 'int8'],
+  },
+  {
     name: 'QDQ Softmax with a free output scale: float island',
     nodes: [
       { op: 'DequantizeLinear', inputs: ['x', 'xs', 'xz'], outputs: ['xf'] },

@@ -4,7 +4,7 @@ import { DType, elementCount } from '../ir';
 import type { Importer } from './onnx';
 import { Layout, nhwcAxis, permute, Value } from './onnx-builder';
 import { Node, normAxis, Translator } from './onnx-node';
-import { elemType, invalid, unsupported } from './onnx-proto';
+import { elemType, invalid, OnnxNode, unsupported } from './onnx-proto';
 
 function quantizeLinear(im: Importer, n: Node): void {
   const b = im.b;
@@ -136,9 +136,51 @@ function matmul(im: Importer, n: Node): void {
   const w = im.in(n, 1);
   const as = b.shape(a);
   const ws = b.shape(w);
-  if (ws.length !== 2 || !im.constLike(w.t)) unsupported(`${n.where}: MatMul needs a constant 2-D second operand`);
+  if (!im.constLike(w.t) && qdqMatMul(im, n)) return;
+  if (ws.length !== 2 || !im.constLike(w.t)) unsupported(`${n.where}: MatMul needs a constant 2-D second operand (or DequantizeLinear operands and a QuantizeLinear after it)`);
   if (as.length < 2 || as[as.length - 1] !== ws[0]) invalid(`${n.where}: shapes [${as}] and [${ws}] do not multiply`);
   fullyConnected(im, n, a, b.transpose(b.plain(w), [1, 0]), -1, ws[1]);
+}
+
+/**
+ * DequantizeLinear(a) x DequantizeLinear(b) -> QuantizeLinear with per-tensor
+ * parameters and both operands computed (attention-style products): one
+ * QLINEAR_MATMUL (int8/uint8, batched, ONNX Runtime's requantization), the
+ * QuantizeLinear absorbed. Returns false, emitting nothing, when the pattern is
+ * not there.
+ */
+function qdqMatMul(im: Importer, n: Node): boolean {
+  const b = im.b;
+  const dqA = im.producer.get(n.n.inputs[0]);
+  const dqB = im.producer.get(n.n.inputs[1]);
+  const readers = im.readers.get(n.n.outputs[0]) ?? [];
+  const q = readers[0];
+  const isDq = (d: OnnxNode | undefined): d is OnnxNode => !!d && d.opType === 'DequantizeLinear' && !d.domain && !d.attrs.get('block_size');
+  if (!isDq(dqA) || !isDq(dqB) || readers.length !== 1 || q.opType !== 'QuantizeLinear' || q.domain || q.attrs.get('block_size')) return false;
+  if (im.m.outputs.some((o) => o.name === n.n.outputs[0])) return false;
+  const val = (name: string | undefined) => (name ? b.values.get(name) : undefined);
+  const [ax, as_, az] = [0, 1, 2].map((i) => val(dqA.inputs[i]));
+  const [bx, bs, bz] = [0, 1, 2].map((i) => val(dqB.inputs[i]));
+  const [ys, yz] = [1, 2].map((i) => val(q.inputs[i]));
+  if (!ax || !as_ || !bx || !bs || !ys) return false;
+  const one = (v: Value | undefined) => !v || elementCount(b.tensor(v).shape) === 1;
+  if (![as_, az, bs, bz, ys, yz].every(one)) return false;
+  const byte = (v: Value) => b.tensor(v).dtype === 'int8' || b.tensor(v).dtype === 'uint8';
+  const outType = yz ? b.tensor(yz).dtype : q.attrs.get('output_dtype') === undefined ? 'uint8' : undefined;
+  if (!byte(ax) || !byte(bx) || (outType !== 'int8' && outType !== 'uint8') || b.fourBit.has(ax.t) || b.fourBit.has(bx.t)) return false;
+  const at = b.plain(ax);
+  const wt = b.plain(bx);
+  const ash = b.tensors[at].shape;
+  const wsh = b.tensors[wt].shape;
+  if (ash.length < 2 || wsh.length < 2 || ash[ash.length - 1] !== wsh[wsh.length - 2]) return false;
+  const batch = broadcastShape(ash.slice(0, -2), wsh.slice(0, -2), n.where);
+  const y = b.activation(q.outputs[0] || `${n.n.name}_q`, outType, [...batch, ash[ash.length - 2], wsh[wsh.length - 1]]);
+  const opt = (v: Value | undefined) => (v ? b.plain(v) : -1);
+  b.op('QLINEAR_MATMUL', n.n.name, [at, b.plain(as_), opt(az), wt, b.plain(bs), opt(bz), b.plain(ys), opt(yz)], [y]);
+  im.absorbed.add(q);
+  b.define(q.outputs[0], y, 'plain', n.where);
+  im.checkDeclared(q.outputs[0], n.where);
+  return true;
 }
 
 function gemm(im: Importer, n: Node): void {

@@ -10,7 +10,7 @@ import { elementCount, Graph } from '../ir';
 import { GraphBuilder, Layout, nhwcAxis, Value } from './onnx-builder';
 import { Node, normAxis, Translator } from './onnx-node';
 import { STANDARD_OPS } from './onnx-ops';
-import { AttrValue, decodeOnnx, elemType, invalid, OnnxModel, tensorValues, unsupported } from './onnx-proto';
+import { AttrValue, decodeOnnx, elemType, invalid, OnnxModel, OnnxNode, tensorValues, unsupported } from './onnx-proto';
 import { CONTRIB_OPS, QOPERATOR_OPS } from './onnx-qops';
 
 const OPS: Record<string, Translator> = { ...STANDARD_OPS, ...QOPERATOR_OPS };
@@ -27,6 +27,12 @@ export function importOnnx(bytes: Uint8Array): Graph {
 export class Importer {
   readonly b = new GraphBuilder();
   private synth = 0;
+
+  /** ONNX node producing / nodes reading each value, and nodes a translator
+   * already covered (a QuantizeLinear folded into the op before it). */
+  readonly producer = new Map<string, OnnxNode>();
+  readonly readers = new Map<string, OnnxNode[]>();
+  readonly absorbed = new Set<OnnxNode>();
 
   constructor(readonly m: OnnxModel) {}
 
@@ -51,7 +57,11 @@ export class Importer {
       if (c.type.bits) b.fourBit.add(t);
       b.define(name, t, 'plain', 'initializer');
     }
-    for (const n of this.m.nodes) this.node(new Node(n, this.m.opset));
+    for (const n of this.m.nodes) {
+      for (const o of n.outputs) if (o) this.producer.set(o, n);
+      for (const i of n.inputs) if (i) this.readers.set(i, [...(this.readers.get(i) ?? []), n]);
+    }
+    for (const n of this.m.nodes) if (!this.absorbed.has(n)) this.node(new Node(n, this.m.opset));
 
     const outputs: number[] = [];
     for (const d of this.m.outputs) {
