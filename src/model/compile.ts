@@ -8,10 +8,14 @@ import { writePlan } from './plan';
 
 export type ModelFormat = 'tflite' | 'onnx';
 
+const ONNX_FIRST_TAGS = [0x08, 0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42];
+
 export function detectFormat(bytes: Uint8Array): ModelFormat {
   if (bytes.length >= 8 && String.fromCharCode(...bytes.subarray(4, 8)) === 'TFL3') return 'tflite';
-  // an ONNX ModelProto starts with a protobuf field tag (ir_version = field 1, varint)
-  if (bytes.length >= 2 && bytes[0] === 0x08) return 'onnx';
+  // an ONNX ModelProto starts with the protobuf tag of one of its fields: ir_version
+  // (field 1, varint) in practice; producer, domain, model version, doc string,
+  // graph or opset import (fields 2-8) from writers that order fields otherwise
+  if (bytes.length >= 2 && ONNX_FIRST_TAGS.includes(bytes[0])) return 'onnx';
   throw new QieError('model_invalid', 'not a model qie reads: expected a TFLite flatbuffer (identifier TFL3) or an ONNX protobuf');
 }
 
