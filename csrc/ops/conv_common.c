@@ -124,6 +124,15 @@ qie_status qie_conv_check_bias(qie_ctx* ctx, const qie_op* op, const qie_tensor*
 qie_status qie_conv_act_range_q(qie_ctx* ctx, const qie_op* op, int32_t activation,
                                 const qie_tensor* out, int32_t qmin, int32_t qmax,
                                 int32_t* act_min, int32_t* act_max) {
+  if ((activation & ~0xffff) == QIE_ACT_CLAMP8) {
+    const int32_t lo = ((activation >> 8) & 0xff) - 128, hi = (activation & 0xff) - 128;
+    if (lo > hi || lo < qmin || hi > qmax)
+      return qie_fail(ctx, QIE_ERR_INVALID_PLAN, "%s: clamp [%d, %d] invalid for [%d, %d]",
+                      qie_op_label(op), lo, hi, qmin, qmax);
+    *act_min = lo;
+    *act_max = hi;
+    return QIE_OK;
+  }
   const float scale = out->scales[0];
   /* bounds are quantized as zp + round(bound / scale) in int32: keep that in range */
   if ((activation == QIE_ACT_RELU6 && 6.0f / scale > 1e9f) ||
@@ -159,9 +168,28 @@ qie_status qie_conv_prepare_requant(qie_ctx* ctx, const qie_op* op, const qie_te
   int32_t* mult = qie_persist_alloc(ctx, 2 * (size_t)channels * sizeof(int32_t));
   if (!mult) return QIE_ERR_NO_MEMORY;
   int32_t* shift = mult + channels;
-  if ((st = qie_conv_multipliers(ctx, op, in, w, out, channels, mult, shift)) != QIE_OK) return st;
   rq->multiplier = mult;
   rq->shift = shift;
+  if (ctx->semantics == QIE_SEMANTICS_ONNX) {
+    /* ONNX Runtime's QLinearConv/QLinearMatMul scale: x_scale * w_scale[c] / y_scale
+     * in float32, left to right; the kernels round half to even. The fixed-point
+     * pair stays zero: this mode never reads it. */
+    float* scale = qie_persist_alloc(ctx, (size_t)channels * sizeof(float));
+    if (!scale) return QIE_ERR_NO_MEMORY;
+    const float xs = in->scales[0], ys = out->scales[0];
+    for (int32_t c = 0; c < channels; ++c) {
+      const float ws = w->scales[w->q_count > 1 ? c : 0];
+      const float prod = xs * ws;
+      scale[c] = prod / ys;
+      if (!isfinite(scale[c]))
+        return qie_fail(ctx, QIE_ERR_UNSUPPORTED, "%s: effective scale of channel %d is not finite",
+                        qie_op_label(op), c);
+    }
+    rq->mode = QIE_RQ_FLOAT;
+    rq->scale = scale;
+  } else if ((st = qie_conv_multipliers(ctx, op, in, w, out, channels, mult, shift)) != QIE_OK) {
+    return st;
+  }
   rq->input_zp = in->zero_points[0];
   rq->output_zp = out->zero_points[0];
   return qie_conv_act_range_q(ctx, op, activation, out, -128, 127, &rq->act_min, &rq->act_max);

@@ -12,7 +12,10 @@
   X(relu) X(relu6) X(relu_n1_to_1) X(leaky_relu) X(hard_swish) \
   X(pad) X(transpose) X(mean) X(concatenation) X(pack)         \
   X(shape) X(strided_slice) X(resize_nearest_neighbor)         \
-  X(quantize) X(dequantize) X(svdf) X(unidirectional_sequence_lstm)
+  X(quantize) X(dequantize) X(svdf) X(unidirectional_sequence_lstm) \
+  X(quantize_linear) X(dequantize_linear) X(dynamic_quantize_linear) \
+  X(matmul_integer) X(qlinear_matmul) X(conv_integer) X(qlinear_conv) X(clip) \
+  X(qlinear_average_pool) X(qlinear_mul) X(lookup)
 
 #define QIE_DECLARE(n) extern const qie_op_impl qie_op_##n;
 QIE_OPS(QIE_DECLARE)

@@ -34,7 +34,19 @@ enum qie_opcode {
   QIE_OP_SVDF = 27,
   QIE_OP_UNIDIRECTIONAL_SEQUENCE_LSTM = 28,
   QIE_OP_RELU_N1_TO_1 = 29,
-  QIE_OP_COUNT_ = 30
+  /* ONNX-defined ops (plans with ONNX semantics) */
+  QIE_OP_QUANTIZE_LINEAR = 30,
+  QIE_OP_DEQUANTIZE_LINEAR = 31,
+  QIE_OP_DYNAMIC_QUANTIZE_LINEAR = 32,
+  QIE_OP_MATMUL_INTEGER = 33,
+  QIE_OP_QLINEAR_MATMUL = 34,
+  QIE_OP_CONV_INTEGER = 35,
+  QIE_OP_QLINEAR_CONV = 36,
+  QIE_OP_CLIP = 37,
+  QIE_OP_QLINEAR_AVERAGE_POOL = 38,
+  QIE_OP_QLINEAR_MUL = 39,
+  QIE_OP_LOOKUP = 40,
+  QIE_OP_COUNT_ = 41
 };
 
 /* Fused activation (same numbering as TFLite's ActivationFunctionType). */
@@ -46,6 +58,10 @@ enum qie_activation {
   QIE_ACT_TANH = 4,
   QIE_ACT_SIGN_BIT = 5
 };
+/* Not TFLite's: an int8 output clamped to [lo, hi] (a Clip fused into an int8 conv,
+ * depthwise conv or fully connected op of an ONNX model). The activation value is
+ * QIE_ACT_CLAMP8 | (lo + 128) << 8 | (hi + 128). */
+#define QIE_ACT_CLAMP8 0x1000000
 
 /* Inputs of each op (index -1 = absent optional input), then attribute slots.
  *
@@ -107,5 +123,22 @@ enum { QIE_SVDF_RANK = 0, QIE_SVDF_ACTIVATION = 1 };
 /* UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite's 24 inputs in TFLite's order */
 enum { QIE_LSTM_ACTIVATION = 0, QIE_LSTM_TIME_MAJOR = 1 };
 enum { QIE_LSTM_FATTR_CELL_CLIP = 0, QIE_LSTM_FATTR_PROJ_CLIP = 1 };
+/* QUANTIZE_LINEAR, DEQUANTIZE_LINEAR: in = x, scale, zero point? (tensors, may be
+ * computed); bits 4 saturates int8/uint8 values to the 4-bit range. */
+enum { QIE_QLINEAR_AXIS = 0, QIE_QLINEAR_BLOCK = 1, QIE_QLINEAR_BITS = 2 };
+/* DYNAMIC_QUANTIZE_LINEAR: in = x; out = y (uint8), scale, zero point */
+/* MATMUL_INTEGER: in = a, b, a_zp?, b_zp?; out int32.
+ * QLINEAR_MATMUL: in = a, a_scale, a_zp?, b, b_scale, b_zp?, y_scale, y_zp? */
+/* CONV_INTEGER: in = x (NHWC), w (OHWI), x_zp?, w_zp?; out int32.
+ * QLINEAR_CONV: in = x, x_scale, x_zp?, w, w_scale, w_zp?, y_scale, y_zp?, bias?
+ * Both use the CONV_2D slots 0..7 and: */
+enum { QIE_QCONV_GROUPS = 9 };
+/* QLINEAR_AVERAGE_POOL: in = input (int8 NHWC); AVERAGE_POOL_2D's slots; ONNX Runtime's
+ * float requantization of the window sum */
+/* QLINEAR_MUL: in = a, b (int8, numpy broadcasting); ONNX Runtime's float requantization */
+/* LOOKUP: in = x (8-bit), table (constant, 256 entries of the output type) */
+/* CLIP: in = x; integer bounds in iattr, float bounds in fattr */
+enum { QIE_CLIP_LO = 0, QIE_CLIP_HI = 1 };
+enum { QIE_CLIP_FLO = 0, QIE_CLIP_FHI = 1 };
 
 #endif

@@ -49,11 +49,11 @@ export function formatInspect(r: InspectReport): string {
   io('input ', r.inputs);
   io('output', r.outputs);
   lines.push('');
-  lines.push('  #  op                         kernel                           out                  MACs');
+  lines.push('  #  op                         precision kernel                           out                  MACs');
   for (const op of r.ops) {
     const out = r.tensors[op.outputs[0]];
     lines.push(
-      `${String(op.index).padStart(3)}  ${op.kind.padEnd(26)} ${op.kernel.padEnd(32)} ${(out.dtype + '[' + out.shape + ']').padEnd(20)} ${op.macs ? op.macs.toLocaleString('en-US') : ''}`,
+      `${String(op.index).padStart(3)}  ${op.kind.padEnd(26)} ${op.precision.padEnd(9)} ${op.kernel.padEnd(32)} ${(out.dtype + '[' + out.shape + ']').padEnd(20)} ${op.macs ? op.macs.toLocaleString('en-US') : ''}`,
     );
   }
   lines.push('');

@@ -10,14 +10,19 @@ import { compileModel } from '../model/compile';
 import { formatInspect, inspectReport } from './inspect';
 
 const USAGE = `usage:
-  qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels ref|auto] [--threads N]
-  qie inspect MODEL [--json] [--kernels ref|auto]
+  qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels ref|auto] [--threads N] [--float-ops A,B]
+  qie inspect MODEL [--json] [--kernels ref|auto] [--float-ops A,B]
 
   run      reads raw little-endian tensor bytes for each model input (in order), runs the
            model and writes DIR/output_0.bin, DIR/output_1.bin, ...; --json prints the
            outputs with dequantized values instead (or as well, with --out).
   inspect  prints ops (with the kernel chosen for each), tensors, quantization, the
-           arena size and the multiply-accumulate count; --json for machines.`;
+           arena size and the multiply-accumulate count; --json for machines.
+  --float-ops  (ONNX) keeps the named quantized layers (ONNX node names) in float32.`;
+
+function floatOpsOption(v: string | undefined): string[] | undefined {
+  return v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);
+}
 
 async function cmdRun(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -29,11 +34,16 @@ async function cmdRun(args: string[]): Promise<void> {
       json: { type: 'boolean' },
       kernels: { type: 'string' },
       threads: { type: 'string' },
+      'float-ops': { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new QieError('bad_option', 'run takes exactly one MODEL');
   if (!values.out && !values.json) throw new QieError('bad_option', 'run needs --out DIR or --json');
-  const model = await loadModel(positionals[0], { kernels: values.kernels, threads: values.threads ? Number(values.threads) : undefined });
+  const model = await loadModel(positionals[0], {
+    kernels: values.kernels,
+    threads: values.threads ? Number(values.threads) : undefined,
+    floatOps: floatOpsOption(values['float-ops']),
+  });
   try {
     const files = values.in ?? [];
     if (files.length !== model.inputs.length)
@@ -80,13 +90,13 @@ async function cmdInspect(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, kernels: { type: 'string' } },
+    options: { json: { type: 'boolean' }, kernels: { type: 'string' }, 'float-ops': { type: 'string' } },
   });
   if (positionals.length !== 1) throw new QieError('bad_option', 'inspect takes exactly one MODEL');
   const bytes = await readFile(positionals[0]).catch((e: Error) => {
     throw new QieError('bad_input', `cannot read ${positionals[0]}: ${e.message}`);
   });
-  const compiled = compileModel(bytes);
+  const compiled = compileModel(bytes, { floatOps: floatOpsOption(values['float-ops']) });
   const model = new Model(compiled.graph, compiled.plan, compiled.format, { kernels: values.kernels });
   try {
     const report = inspectReport(compiled.graph, model);

@@ -36,6 +36,8 @@ export interface LoadOptions {
   threads?: number;
   /** Kernel family: 'auto' (default) or 'ref'; QIE_KERNELS in the environment is the default. */
   kernels?: string;
+  /** ONNX models: node names of quantized layers to run in float32 (weights dequantized at load). */
+  floatOps?: string[];
 }
 
 const KERNEL_FAMILIES = ['auto', 'ref', 'neon', 'neondot', 'avx2', 'avx512vnni'];
@@ -175,7 +177,7 @@ export class Model {
   }
 }
 
-/** Loads a TFLite model from a path or its bytes. */
+/** Loads a TFLite or ONNX model from a path or its bytes. */
 export async function loadModel(source: string | Uint8Array, opts: LoadOptions = {}): Promise<Model> {
   let bytes: Uint8Array;
   if (typeof source === 'string') {
@@ -189,6 +191,8 @@ export async function loadModel(source: string | Uint8Array, opts: LoadOptions =
   } else {
     throw new QieError('bad_input', 'loadModel takes a path or a Uint8Array');
   }
-  const { graph, plan, format } = compileModel(bytes);
+  if (opts.floatOps !== undefined && (!Array.isArray(opts.floatOps) || opts.floatOps.some((n) => typeof n !== 'string')))
+    throw new QieError('bad_option', 'floatOps must be an array of op names');
+  const { graph, plan, format } = compileModel(bytes, { floatOps: opts.floatOps });
   return new Model(graph, plan, format, opts);
 }

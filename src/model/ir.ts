@@ -62,7 +62,19 @@ export type OpKind =
   | 'QUANTIZE'
   | 'DEQUANTIZE'
   | 'SVDF'
-  | 'UNIDIRECTIONAL_SEQUENCE_LSTM';
+  | 'UNIDIRECTIONAL_SEQUENCE_LSTM'
+  // ONNX-defined ops (ONNX semantics: float requantization, round half to even)
+  | 'QUANTIZE_LINEAR'
+  | 'DEQUANTIZE_LINEAR'
+  | 'DYNAMIC_QUANTIZE_LINEAR'
+  | 'MATMUL_INTEGER'
+  | 'QLINEAR_MATMUL'
+  | 'CONV_INTEGER'
+  | 'QLINEAR_CONV'
+  | 'CLIP'
+  | 'QLINEAR_AVERAGE_POOL'
+  | 'QLINEAR_MUL'
+  | 'LOOKUP';
 
 /** Attribute values are numbers (ints or floats, see src/model/opset.ts). */
 export type Attrs = Record<string, number>;
@@ -88,6 +100,8 @@ export interface Graph {
   /** Model inputs/outputs that the file declares uint8 but run as int8 (legacy models). */
   uint8Io?: { inputs: boolean[]; outputs: boolean[] };
   source: { format: 'tflite' | 'onnx'; description?: string; version?: number };
+  /** ONNX int4/uint4 tensors, held one value per byte in int8/uint8 (tensor indices). */
+  fourBit?: number[];
 }
 
 export function elementCount(shape: readonly number[]): number {

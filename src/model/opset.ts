@@ -11,6 +11,7 @@ export interface OpSpec {
 }
 
 const CONV_INTS = ['padTop', 'padLeft', 'padBottom', 'padRight', 'strideH', 'strideW', 'dilationH', 'dilationW', 'activation'];
+const QLINEAR_INTS = ['axis', 'blockSize', 'bits'];
 const POOL_INTS = ['padTop', 'padLeft', 'padBottom', 'padRight', 'strideH', 'strideW', 'filterH', 'filterW', 'activation'];
 
 export const OPSET: Record<OpKind, OpSpec> = {
@@ -47,7 +48,28 @@ export const OPSET: Record<OpKind, OpSpec> = {
   SVDF: { code: 27, ints: ['rank', 'activation'], floats: [] },
   UNIDIRECTIONAL_SEQUENCE_LSTM: { code: 28, ints: ['activation', 'timeMajor'], floats: ['cellClip', 'projClip'] },
   RELU_N1_TO_1: { code: 29, ints: [], floats: [] },
+  QUANTIZE_LINEAR: { code: 30, ints: QLINEAR_INTS, floats: [] },
+  DEQUANTIZE_LINEAR: { code: 31, ints: QLINEAR_INTS, floats: [] },
+  DYNAMIC_QUANTIZE_LINEAR: { code: 32, ints: [], floats: [] },
+  MATMUL_INTEGER: { code: 33, ints: [], floats: [] },
+  QLINEAR_MATMUL: { code: 34, ints: [], floats: [] },
+  CONV_INTEGER: { code: 35, ints: [...CONV_INTS, 'groups'], floats: [] },
+  QLINEAR_CONV: { code: 36, ints: [...CONV_INTS, 'groups'], floats: [] },
+  CLIP: { code: 37, ints: ['lo', 'hi'], floats: ['flo', 'fhi'] },
+  QLINEAR_AVERAGE_POOL: { code: 38, ints: POOL_INTS, floats: [] },
+  QLINEAR_MUL: { code: 39, ints: [], floats: [] },
+  LOOKUP: { code: 40, ints: [], floats: [] },
 };
 
 /** TFLite's fused activation numbering (the plan uses it too). */
 export const ACTIVATION = { NONE: 0, RELU: 1, RELU_N1_TO_1: 2, RELU6: 3, TANH: 4, SIGN_BIT: 5 } as const;
+/** qie's own activation code for an int8 output clamped to [lo, hi] (a fused ONNX
+ * Clip): flag | (lo + 128) << 8 | (hi + 128), as opcodes.h QIE_ACT_CLAMP8 reads it. */
+export const ACTIVATION_CLAMP8 = 0x1000000;
+export function clamp8Activation(lo: number, hi: number): number {
+  return ACTIVATION_CLAMP8 | ((lo + 128) << 8) | (hi + 128);
+}
+export function clamp8Bounds(activation: number): [number, number] | undefined {
+  if ((activation & ~0xffff) !== ACTIVATION_CLAMP8) return undefined;
+  return [((activation >> 8) & 0xff) - 128, (activation & 0xff) - 128];
+}

@@ -18,6 +18,16 @@ export function opMacs(g: Graph, op: Op): number {
       const w = shape(op.inputs[1]); // [units, depth]
       return elementCount(out) * w[1];
     }
+    case 'CONV_INTEGER':
+    case 'QLINEAR_CONV': {
+      const w = shape(op.inputs[op.kind === 'QLINEAR_CONV' ? 3 : 1]); // OHWI, grouped depth
+      return elementCount(out) * w[1] * w[2] * w[3];
+    }
+    case 'MATMUL_INTEGER':
+    case 'QLINEAR_MATMUL': {
+      const a = shape(op.inputs[0]); // [.., M, K]
+      return elementCount(out) * a[a.length - 1];
+    }
     default:
       return 0;
   }

@@ -8,6 +8,46 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 
 import * as path from 'node:path';
 import { compileModel } from '../../src/model/compile';
 import { FUZZ_MODELS, fuzzModelBytes } from '../helpers/fuzz-models';
+import { onnxModel, T } from '../helpers/onnx-build';
+import { conformanceDir, listConformanceCases, readConformanceSets } from '../helpers/onnx-cases';
+
+/** A small QDQ/QOperator model reaching the ONNX-only int8 ops (QLINEAR_MUL, LOOKUP,
+ * QLINEAR_AVERAGE_POOL, CLIP, a conv with a fused clamp) for the plan fuzzer. */
+function onnxOpsModel(): Uint8Array {
+  const f = (name: string, v: number) => ({ name, type: T.FLOAT, dims: [], values: [v] });
+  const u8 = (name: string, v: number) => ({ name, type: T.UINT8, dims: [], values: [v] });
+  const ms = (op: string, inputs: string[], outputs: string[], attrs = {}) => ({ op, inputs, outputs, attrs, domain: 'com.microsoft' });
+  return onnxModel({
+    nodes: [
+      ms('QLinearMul', ['x', 's', 'z', 'b', 's', 'z', 's2', 'z'], ['m']),
+      ms('QLinearLeakyRelu', ['m', 's2', 'z', 's', 'z'], ['l'], { alpha: { f: 0.2 } }),
+      { op: 'Clip', inputs: ['l', 'lo', 'hi'], outputs: ['c'] },
+      ms('QLinearAveragePool', ['c', 's', 'z', 's2', 'z'], ['p'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
+      ms('QLinearGlobalAveragePool', ['p', 's2', 'z', 's', 'z'], ['g']),
+      { op: 'QLinearConv', inputs: ['x', 's', 'z', 'w', 'ws', 'wz', 's2', 'z'], outputs: ['cv'], attrs: { pads: [1, 1, 1, 1] } },
+      { op: 'Clip', inputs: ['cv', 'lo', 'hi'], outputs: ['cc'] },
+    ],
+    inputs: [
+      { name: 'x', type: T.UINT8, dims: [1, 4, 6, 6] },
+      { name: 'b', type: T.UINT8, dims: [1, 4, 6, 6] },
+    ],
+    outputs: [
+      { name: 'p', type: T.UINT8, dims: [1, 4, 6, 6] },
+      { name: 'g', type: T.UINT8, dims: [1, 4, 1, 1] },
+      { name: 'cc', type: T.UINT8, dims: [1, 3, 6, 6] },
+    ],
+    initializers: [
+      f('s', 0.05),
+      u8('z', 120),
+      f('s2', 0.08),
+      u8('lo', 100),
+      u8('hi', 200),
+      { name: 'w', type: T.INT8, dims: [3, 4, 3, 3], values: Array.from({ length: 108 }, (_, i) => ((i * 37) % 255) - 127) },
+      { name: 'ws', type: T.FLOAT, dims: [3], values: [0.01, 0.02, 0.03] },
+      { name: 'wz', type: T.INT8, dims: [3], values: [0, 0, 0] },
+    ],
+  });
+}
 
 /** Shared models small enough to fuzz thousands of times under sanitizers. */
 const FUZZ_SHARED = ['hello_world_int8', 'micro_speech', 'magic_wand', 'person_detect'];
@@ -20,7 +60,7 @@ interface Manifest {
   cases: { name: string; inputs: CaseTensor[]; outputs: CaseTensor[] }[];
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const [outDir, ...only] = process.argv.slice(2);
   if (!outDir) {
     process.stderr.write('usage: dump-plans OUT_DIR [MODEL ...]\n');
@@ -34,6 +74,9 @@ function main(): number {
     writeFileSync(planFile, compileModel(fuzzModelBytes(name)).plan);
     fuzz.push(planFile);
   }
+  const onnxOps = path.resolve(outDir, 'fuzz_onnx_ops.plan');
+  writeFileSync(onnxOps, compileModel(onnxOpsModel()).plan);
+  fuzz.push(onnxOps);
   if (!existsSync(models)) {
     process.stdout.write(`NOTICE: ${models} is absent: no golden plans written\n`);
     writeFileSync(path.join(outDir, 'cases.txt'), '');
@@ -58,10 +101,92 @@ function main(): number {
       lines.push('end');
     }
   }
+  lines.push(...onnxConformancePlans(outDir, fuzz));
+  lines.push(...(await onnxModelPlans(outDir, models)));
   writeFileSync(path.join(outDir, 'cases.txt'), lines.join('\n') + '\n');
   writeFileSync(path.join(outDir, 'fuzz.txt'), fuzz.join('\n') + '\n');
   process.stdout.write(`wrote ${lines.filter((l) => l.startsWith('case')).length} cases to ${outDir}/cases.txt\n`);
   return 0;
 }
 
-process.exitCode = main();
+/** ONNX conformance cases (runtime-scale Q/DQ, integer matmul/conv) as plans with
+ * their inputs and outputs as raw files; their plans are small, so all are fuzzed. */
+function onnxConformancePlans(outDir: string, fuzz: string[]): string[] {
+  const dir = conformanceDir();
+  if (!dir) return [];
+  const lines: string[] = [];
+  const planDir = path.join(outDir, 'onnx');
+  mkdirSync(planDir, { recursive: true });
+  // a QDQ model: int8 conv / depthwise conv / fully connected in ONNX's requantization
+  const qdq = path.resolve(dir, '..', '..', 'models', 'person_detect', 'model.qdq.onnx');
+  if (existsSync(qdq)) {
+    const planFile = path.resolve(planDir, 'person_detect.qdq.fuzz.plan');
+    writeFileSync(planFile, compileModel(readFileSync(qdq)).plan);
+    fuzz.push(planFile);
+  }
+  for (const name of listConformanceCases()) {
+    const planFile = path.resolve(planDir, `${name}.plan`);
+    writeFileSync(planFile, compileModel(readFileSync(path.join(dir, name, 'model.onnx'))).plan);
+    fuzz.push(planFile);
+    for (const set of readConformanceSets(name)) {
+      lines.push(`case onnx/${name}/${set.name} ${planFile}`);
+      const write = (kind: string, k: number, data: Uint8Array) => {
+        const f = path.resolve(planDir, `${name}.${set.name}.${kind}_${k}.bin`);
+        writeFileSync(f, data);
+        return f;
+      };
+      set.inputs.forEach((t, k) => lines.push(`in ${write('input', k, t.data)}`));
+      set.outputs.forEach((t, k) => lines.push(`out ${write('output', k, t.data)} ${t.dtype === 'float32' ? 'f32' : 'raw'}`));
+      lines.push('end');
+    }
+  }
+  return lines;
+}
+
+/** The shared QDQ models (model.qdq.onnx) on their golden inputs, with ONNX
+ * Runtime's outputs as the expected bytes: qie matches them exactly, so the ONNX
+ * requantization path is checked on every ISA the runner runs on. */
+async function onnxModelPlans(outDir: string, models: string): Promise<string[]> {
+  let ort: any;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    ort = require('onnxruntime-node');
+  } catch {
+    process.stdout.write('NOTICE: onnxruntime-node is not loadable: no ONNX model cases written\n');
+    return [];
+  }
+  const lines: string[] = [];
+  const planDir = path.join(outDir, 'onnx');
+  mkdirSync(planDir, { recursive: true });
+  for (const name of readdirSync(models).sort()) {
+    const file = path.join(models, name, 'model.qdq.onnx');
+    if (!existsSync(file)) continue;
+    const planFile = path.resolve(planDir, `${name}.qdq.plan`);
+    writeFileSync(planFile, compileModel(readFileSync(file)).plan);
+    const session = await ort.InferenceSession.create(file, { logSeverityLevel: 3 });
+    const manifest = JSON.parse(readFileSync(path.join(models, name, 'golden', 'manifest.json'), 'utf8')) as Manifest & {
+      cases: { inputs: (CaseTensor & { shape: number[] })[] }[];
+    };
+    for (const c of manifest.cases) {
+      if (c.inputs.length !== 1 || c.inputs[0].dtype !== 'int8') continue;
+      const input = path.join(models, name, 'golden', c.name, c.inputs[0].file);
+      const bytes = readFileSync(input);
+      const feed = new ort.Tensor('int8', new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length), c.inputs[0].shape);
+      const out = (await session.run({ [session.inputNames[0]]: feed }))[session.outputNames[0]].data as Int8Array;
+      const expected = path.resolve(planDir, `${name}.${c.name}.ort_output_0.bin`);
+      writeFileSync(expected, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+      lines.push(`case onnx/${name}.qdq/${c.name} ${planFile}`, `in ${input}`, `out ${expected} raw`, 'end');
+    }
+  }
+  return lines;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`dump-plans: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

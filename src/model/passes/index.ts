@@ -1,9 +1,30 @@
 // Graph passes run between import and plan writing, in order.
 import { Graph } from '../ir';
+import { onnxFuseClip } from './onnx-clip';
+import { onnxLayout } from './onnx-layout';
+import { onnxLookup } from './onnx-lookup';
+import { foldConstQuantize } from './onnx-const';
+import { onnxQdq } from './onnx-qdq';
+import { onnxRequant } from './onnx-requant';
+import { onnxUint8 } from './onnx-uint8';
 import { uint8ToInt8 } from './uint8-to-int8';
 
 export { uint8ToInt8 };
 
 export function runPasses(g: Graph): Graph {
   return uint8ToInt8(g);
+}
+
+export interface OnnxPassOptions {
+  floatOps: readonly string[];
+}
+
+/** Imported ONNX graphs: layout clean-up, QDQ fusion, uint8 as int8, then the
+ * identities those leave behind. */
+export function runOnnxPasses(g: Graph, opts: OnnxPassOptions): Graph {
+  let out = onnxLayout(foldConstQuantize(g));
+  out = onnxQdq(out, opts.floatOps);
+  out = onnxLookup(onnxUint8(out));
+  out = onnxFuseClip(onnxRequant(out));
+  return onnxLayout(out);
 }
