@@ -20,9 +20,42 @@ export interface Compiled {
   format: ModelFormat;
 }
 
-export function compileModel(bytes: Uint8Array): Compiled {
+export interface CompileOptions {
+  /**
+   * Make every intermediate activation an extra graph output (after the model's own
+   * outputs, in tensor order), so a run returns all of them: the quantization
+   * toolchain calibrates and compares models layer by layer this way.
+   */
+  exposeTensors?: boolean;
+}
+
+export function compileModel(bytes: Uint8Array, opts: CompileOptions = {}): Compiled {
   const format = detectFormat(bytes);
   if (format === 'onnx') throw new QieError('unsupported_op', 'ONNX models are not supported yet by this build');
-  const graph = runPasses(importTflite(bytes));
+  let graph = runPasses(importTflite(bytes));
+  if (opts.exposeTensors) graph = exposeTensors(graph);
   return { graph, plan: writePlan(graph), format };
+}
+
+/**
+ * The same graph with every activation written by an op (not a constant, not a graph
+ * input, not recurrent state) also listed as a graph output. Outputs live to the end
+ * of a run in the arena, so the arena grows; the arithmetic is unchanged.
+ */
+export function exposeTensors(g: Graph): Graph {
+  const outputs = [...g.outputs];
+  const seen = new Set(outputs);
+  for (const t of g.inputs) seen.add(t);
+  for (const op of g.ops) {
+    for (const t of op.outputs) {
+      if (seen.has(t) || g.tensors[t].data || g.tensors[t].variable) continue;
+      seen.add(t);
+      outputs.push(t);
+    }
+  }
+  const uint8Io = g.uint8Io && {
+    inputs: g.uint8Io.inputs,
+    outputs: [...g.uint8Io.outputs, ...outputs.slice(g.outputs.length).map(() => false)],
+  };
+  return { ...g, outputs, ...(uint8Io ? { uint8Io } : {}) };
 }

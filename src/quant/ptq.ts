@@ -1,0 +1,204 @@
+// Post-training quantization, end to end: calibrate a float graph in qie, quantize
+// it, measure the int8 result against the float one on held-back samples, and
+// (with minSqnr) keep the layers that quantize badly in float.
+import { QieError } from '../errors';
+import { compileModel } from '../model/compile';
+import { graphToTflite } from '../model/export/graph-to-tflite';
+import { Graph } from '../model/ir';
+import { compareGraphs, Comparison, LayerMetric } from './compare';
+import { Range } from './params';
+import { IoType, isComputeOp, OpDecision, quantizeGraph } from './quantize-graph';
+import { CalibMethod, CALIB_METHODS, TensorStats } from './ranges';
+import { GraphRunner } from './runner';
+import { checkSamples } from './samples';
+
+export type Phase = 'calibrate' | 'evaluate';
+
+export interface PtqOptions {
+  io?: IoType;
+  method?: CalibMethod;
+  /** Layers whose output SQNR (dB) falls below this stay float. */
+  minSqnr?: number;
+  /** Every n-th sample is held back for the accuracy report (default 5; 0 = evaluate on the calibration set). */
+  holdBackEvery?: number;
+  onProgress?: (phase: Phase, done: number, total: number) => void;
+}
+
+export interface LayerReport extends LayerMetric {
+  reason?: string;
+}
+
+export interface AccuracyReport {
+  method: CalibMethod;
+  io: IoType;
+  minSqnr?: number;
+  calibrationSamples: number;
+  evaluationSamples: number;
+  layers: LayerReport[];
+  endToEnd: Comparison['endToEnd'];
+  /** Ops kept in float and why. */
+  keptFloat: { op: string; reason: string }[];
+}
+
+export interface PtqResult {
+  tflite: Uint8Array;
+  /** The quantized graph exactly as written (tensor parameters and data). */
+  graph: Graph;
+  floatGraph: Graph;
+  decisions: OpDecision[];
+  ranges: Map<number, Range>;
+  report: AccuracyReport;
+}
+
+/** Runs the float graph over the samples in qie and returns a clipping range per activation. */
+export async function calibrate(g: Graph, samples: Float32Array[], method: CalibMethod, onProgress?: (done: number, total: number) => void): Promise<Map<number, Range>> {
+  const runner = GraphRunner.open(g);
+  try {
+    const stats = new Map<number, TensorStats>();
+    const floors = softmaxFloors(g);
+    const passes = method === 'minmax' ? 1 : 2;
+    const total = passes * samples.length;
+    for (let pass = 0; pass < passes; pass++) {
+      for (let n = 0; n < samples.length; n++) {
+        const values = await runner.run(samples[n]);
+        for (const [t, v] of values) {
+          let s = stats.get(t);
+          if (!s) stats.set(t, (s = new TensorStats()));
+          if (pass === 0) s.observe(v);
+          else s.observeHistogram(v);
+        }
+        if (pass === 0) for (const [t, f] of floors) f.observe(values.get(t)!, g.tensors[t].shape);
+        onProgress?.(pass * samples.length + n + 1, total);
+      }
+    }
+    const ranges = new Map<number, Range>();
+    for (const [t, s] of stats) {
+      if (!Number.isFinite(s.min) || !Number.isFinite(s.max))
+        throw new QieError('bad_input', `calibration: tensor ${g.tensors[t].name} reached ${s.min}..${s.max}; the float model overflows on this data`);
+      const r = s.range(method);
+      const floor = floors.get(t)?.floor;
+      ranges.set(t, floor !== undefined && floor > r.lo ? { lo: floor, hi: Math.max(r.hi, floor) } : r);
+    }
+    return ranges;
+  } finally {
+    runner.dispose();
+  }
+}
+
+/**
+ * A softmax input value more than SOFTMAX_REACH/beta below its row's maximum adds
+ * less than e^-16 to the sum: it reaches an int8 output (steps of 1/256) as 0. So
+ * the clipping range of softmax inputs need not reach below the lowest row
+ * maximum minus that, and the int8 step of the logits gets finer.
+ */
+const SOFTMAX_REACH = 16;
+
+class SoftmaxFloor {
+  floor = Infinity;
+  constructor(private readonly beta: number) {}
+  observe(v: Float32Array, shape: number[]): void {
+    const row = shape[shape.length - 1] || 1;
+    for (let i = 0; i + row <= v.length; i += row) {
+      let m = -Infinity;
+      for (let k = 0; k < row; k++) m = Math.max(m, v[i + k]);
+      this.floor = Math.min(this.floor, m - SOFTMAX_REACH / this.beta);
+    }
+  }
+}
+
+function softmaxFloors(g: Graph): Map<number, SoftmaxFloor> {
+  const floors = new Map<number, SoftmaxFloor>();
+  const consumers = new Map<number, number>();
+  for (const op of g.ops) for (const t of op.inputs) consumers.set(t, (consumers.get(t) ?? 0) + 1);
+  for (const op of g.ops) {
+    const t = op.inputs[0];
+    // only when the softmax is the tensor's one reader (others may need the low values)
+    if (op.kind === 'SOFTMAX' && op.attrs.beta > 0 && consumers.get(t) === 1 && !g.outputs.includes(t) && !g.tensors[t].data) floors.set(t, new SoftmaxFloor(op.attrs.beta));
+  }
+  return floors;
+}
+
+function floatGraphOf(model: Uint8Array | Graph): Graph {
+  const g = model instanceof Uint8Array ? compileModel(model).graph : model;
+  if (!g.ops.some((op) => op.inputs.some((t) => t >= 0 && g.tensors[t].dtype === 'float32')))
+    throw new QieError('bad_input', 'the model has no float32 tensors to quantize (is it already int8?)');
+  return g;
+}
+
+const fmt = (x: number | null): string => (x === null ? 'exact' : x.toFixed(1));
+
+/** Quantizes a float model (TFLite bytes or an IR graph) with calibration samples for its single input. */
+export async function quantizeFloatModel(model: Uint8Array | Graph, samples: Float32Array[], opts: PtqOptions = {}): Promise<PtqResult> {
+  const floatGraph = floatGraphOf(model);
+  const method = opts.method ?? 'minmax';
+  if (!CALIB_METHODS.includes(method)) throw new QieError('bad_option', `calibration method must be one of ${CALIB_METHODS.join(', ')}; got ${method}`);
+  const io = opts.io ?? 'int8';
+  if (io !== 'int8' && io !== 'float') throw new QieError('bad_option', `io must be int8 or float; got ${io}`);
+  if (floatGraph.inputs.length !== 1) throw new QieError('unsupported_op', `the quantizer takes single-input models; this one has ${floatGraph.inputs.length}`);
+  const elements = floatGraph.tensors[floatGraph.inputs[0]].shape.reduce((a, b) => a * b, 1);
+  checkSamples(samples, elements);
+
+  const every = opts.holdBackEvery ?? 5;
+  const holdBack = every > 0 && samples.length >= every;
+  const calib = holdBack ? samples.filter((_, i) => i % every !== every - 1) : samples;
+  const evalSet = holdBack ? samples.filter((_, i) => i % every === every - 1) : samples;
+
+  const ranges = await calibrate(floatGraph, calib, method, (d, t) => opts.onProgress?.('calibrate', d, t));
+
+  const keepFloat = new Map<number, string>();
+  let rounds = 0;
+  for (;;) {
+    const q = quantizeGraph(floatGraph, ranges, { io, keepFloat });
+    const cmp = await compareGraphs(floatGraph, q.graph, evalSet, (d, t) => opts.onProgress?.('evaluate', d, t));
+    // Mixed precision: the first int8 compute layer (in execution order) below the
+    // threshold goes float, then everything is measured again, since its error
+    // also drags down every layer after it.
+    const worst =
+      opts.minSqnr === undefined
+        ? undefined
+        : cmp.layers.find((l) => {
+            const d = q.decisions[l.index];
+            return d.precision === 'int8' && isComputeOp(d.kind) && l.sqnrDb !== null && l.sqnrDb < opts.minSqnr!;
+          });
+    if (worst && rounds++ < floatGraph.ops.length) {
+      keepFloat.set(worst.index, `SQNR ${fmt(worst.sqnrDb)} dB < --min-sqnr ${opts.minSqnr} dB in int8`);
+      continue;
+    }
+    const layers = cmp.layers.map((l): LayerReport => {
+      const reason = q.decisions[l.index].reason;
+      return reason ? { ...l, reason } : l;
+    });
+    const report: AccuracyReport = {
+      method,
+      io,
+      ...(opts.minSqnr !== undefined ? { minSqnr: opts.minSqnr } : {}),
+      calibrationSamples: calib.length,
+      evaluationSamples: evalSet.length,
+      layers,
+      endToEnd: cmp.endToEnd,
+      keptFloat: q.decisions.filter((d) => d.precision === 'float32').map((d) => ({ op: d.name, reason: d.reason! })),
+    };
+    return { tflite: graphToTflite(q.graph), graph: q.graph, floatGraph, decisions: q.decisions, ranges, report };
+  }
+}
+
+/** The report as a readable table. */
+export function formatReport(r: AccuracyReport): string {
+  const lines: string[] = [];
+  lines.push(`calibration: ${r.calibrationSamples} samples (${r.method}); evaluation: ${r.evaluationSamples} held-back samples; io ${r.io}`);
+  lines.push(formatLayers(r.layers));
+  const e = r.endToEnd;
+  lines.push(`end to end: top-1 agreement ${(100 * e.top1Agreement).toFixed(1)}% of ${e.samples}; output max abs error ${e.maxAbsError.toPrecision(3)}, mean abs error ${e.meanAbsError.toPrecision(3)}`);
+  if (r.keptFloat.length) {
+    lines.push('kept in float:');
+    for (const k of r.keptFloat) lines.push(`  ${k.op}: ${k.reason}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatLayers(layers: LayerReport[]): string {
+  const rows = [['#', 'op', 'output', 'precision', 'SQNR dB', 'max abs err', 'note']];
+  for (const l of layers) rows.push([String(l.index), l.kind, l.output, l.precision, fmt(l.sqnrDb), l.maxAbsError.toPrecision(3), l.reason ?? '']);
+  const widths = rows[0].map((_, c) => Math.min(48, Math.max(...rows.map((r) => r[c].length))));
+  return rows.map((r) => r.map((cell, c) => (cell.length > widths[c] ? '…' + cell.slice(cell.length - widths[c] + 1) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+}
