@@ -23,7 +23,7 @@ export function activationParams(r: Range): QParams {
   // An all-zero tensor still needs a positive scale; any will do, it only ever holds 0.
   if (!(hi - lo > 1e-30)) hi = lo + 1;
   const scale = Math.fround((hi - lo) / 255);
-  const zeroPoint = Math.max(-128, Math.min(127, Math.round(-128 - lo / scale)));
+  const zeroPoint = Math.max(-128, Math.min(127, Math.round(-128 - lo / scale))) || 0; // never -0
   return { scale, zeroPoint };
 }
 

@@ -7,7 +7,8 @@ import { graphToTflite } from '../model/export/graph-to-tflite';
 import { Graph } from '../model/ir';
 import { compareGraphs, Comparison, LayerMetric } from './compare';
 import { Range } from './params';
-import { IoType, isComputeOp, OpDecision, quantizeGraph } from './quantize-graph';
+import { nextFloatLayer } from './mixed-precision';
+import { IoType, OpDecision, quantizeGraph } from './quantize-graph';
 import { CalibMethod, CALIB_METHODS, TensorStats } from './ranges';
 import { GraphRunner } from './runner';
 import { checkSamples } from './samples';
@@ -150,18 +151,9 @@ export async function quantizeFloatModel(model: Uint8Array | Graph, samples: Flo
   for (;;) {
     const q = quantizeGraph(floatGraph, ranges, { io, keepFloat });
     const cmp = await compareGraphs(floatGraph, q.graph, evalSet, (d, t) => opts.onProgress?.('evaluate', d, t));
-    // Mixed precision: the first int8 compute layer (in execution order) below the
-    // threshold goes float, then everything is measured again, since its error
-    // also drags down every layer after it.
-    const worst =
-      opts.minSqnr === undefined
-        ? undefined
-        : cmp.layers.find((l) => {
-            const d = q.decisions[l.index];
-            return d.precision === 'int8' && isComputeOp(d.kind) && l.sqnrDb !== null && l.sqnrDb < opts.minSqnr!;
-          });
-    if (worst && rounds++ < floatGraph.ops.length) {
-      keepFloat.set(worst.index, `SQNR ${fmt(worst.sqnrDb)} dB < --min-sqnr ${opts.minSqnr} dB in int8`);
+    const next = opts.minSqnr === undefined ? undefined : nextFloatLayer(floatGraph, q.decisions, cmp.layers, opts.minSqnr);
+    if (next && rounds++ < floatGraph.ops.length) {
+      keepFloat.set(next.index, next.reason);
       continue;
     }
     const layers = cmp.layers.map((l): LayerReport => {

@@ -1,0 +1,101 @@
+// The quantizer's output file, read back by qie's own TFLite importer, holds exactly
+// the tensors the quantizer computed: dtypes, shapes, scales, zero points, axes and
+// constant bytes; and the weights follow TFLite's int8 rules when derived here
+// independently from the float file.
+import test, { ExecutionContext } from 'ava';
+import { existsSync, readFileSync } from 'node:fs';
+import { compileModel } from '../src/model/compile';
+import { Graph, Tensor } from '../src/model/ir';
+import { quantizeFloatModel } from '../src/quant/ptq';
+import { makeGestureSet } from '../firmware-tools/gestures/synthetic';
+import { smallCnn, uniformSamples } from './helpers/quant-models';
+import { modelPath, sharedDir } from './helpers/shared';
+
+function byName(g: Graph): Map<string, Tensor> {
+  return new Map(g.tensors.map((t) => [t.name, t]));
+}
+
+function sameGraph(t: ExecutionContext, written: Graph, reread: Graph): void {
+  const back = byName(reread);
+  for (const w of written.tensors) {
+    const r = back.get(w.name);
+    if (!r) {
+      t.fail(`tensor ${w.name} missing after re-import`);
+      continue;
+    }
+    t.is(r.dtype, w.dtype, w.name);
+    t.deepEqual(r.shape, w.shape, w.name);
+    t.deepEqual(r.quant?.scales, w.quant?.scales, `${w.name} scales`);
+    t.deepEqual(r.quant?.zeroPoints, w.quant?.zeroPoints, `${w.name} zero points`);
+    if (w.quant && w.quant.scales.length > 1) t.is(r.quant!.axis, w.quant.axis, `${w.name} axis`);
+    t.deepEqual(r.data ? Buffer.from(r.data) : undefined, w.data ? Buffer.from(w.data) : undefined, `${w.name} data`);
+  }
+  t.deepEqual(
+    reread.ops.map((o) => [o.kind, o.attrs, o.inputs.map((i) => (i < 0 ? '' : reread.tensors[i].name)), o.outputs.map((i) => reread.tensors[i].name)]),
+    written.ops.map((o) => [o.kind, o.attrs, o.inputs.map((i) => (i < 0 ? '' : written.tensors[i].name)), o.outputs.map((i) => written.tensors[i].name)]),
+  );
+  t.deepEqual(reread.inputs.map((i) => reread.tensors[i].name), written.inputs.map((i) => written.tensors[i].name));
+  t.deepEqual(reread.outputs.map((i) => reread.tensors[i].name), written.outputs.map((i) => written.tensors[i].name));
+}
+
+const floats = (t: Tensor) => new Float32Array(t.data!.buffer.slice(t.data!.byteOffset, t.data!.byteOffset + t.data!.byteLength));
+const round = (x: number) => Math.sign(x) * Math.round(Math.abs(x));
+
+test('a project-built float CNN: the written .tflite re-imports to exactly what the quantizer computed', async (t) => {
+  const floatBytes = smallCnn();
+  for (const io of ['int8', 'float'] as const) {
+    const r = await quantizeFloatModel(floatBytes, uniformSamples(60, 128, 5), { io });
+    sameGraph(t, r.graph, compileModel(r.tflite).graph);
+  }
+});
+
+test('weights, biases and fixed outputs follow the TFLite int8 rules', async (t) => {
+  const floatBytes = smallCnn();
+  const src = byName(compileModel(floatBytes).graph);
+  const r = await quantizeFloatModel(floatBytes, uniformSamples(60, 128, 5));
+  const q = byName(compileModel(r.tflite).graph);
+  // conv: per output channel (axis 0), symmetric, [-127, 127]
+  for (const [name, axis, channels] of [['conv/w', 0, 4], ['dw/w', 3, 8]] as const) {
+    const w = floats(src.get(name)!);
+    const qt = q.get(name)!;
+    t.is(qt.dtype, 'int8');
+    t.is(qt.quant!.axis, axis);
+    t.is(qt.quant!.scales.length, channels);
+    t.true(qt.quant!.zeroPoints.every((z) => z === 0));
+    const shape = qt.shape;
+    const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const maxAbs = new Array(channels).fill(0);
+    w.forEach((v, i) => (maxAbs[Math.floor(i / inner) % channels] = Math.max(maxAbs[Math.floor(i / inner) % channels], Math.abs(v))));
+    t.deepEqual(qt.quant!.scales, maxAbs.map((m) => Math.fround(m / 127)));
+    const data = new Int8Array(qt.data!.buffer, qt.data!.byteOffset, qt.data!.length);
+    w.forEach((v, i) => {
+      if (data[i] !== round(v / qt.quant!.scales[Math.floor(i / inner) % channels])) t.fail(`${name}[${i}]`);
+    });
+  }
+  // bias: int32 at input scale x weight scale
+  const convIn = q.get('image')!.quant!.scales[0];
+  const b = q.get('conv/b')!;
+  t.is(b.dtype, 'int32');
+  t.deepEqual(b.quant!.scales, q.get('conv/w')!.quant!.scales.map((s) => Math.fround(convIn * s)));
+  const bf = floats(src.get('conv/b')!);
+  t.deepEqual(Array.from(new Int32Array(b.data!.buffer.slice(b.data!.byteOffset, b.data!.byteOffset + b.data!.byteLength))), Array.from(bf, (v, c) => round(v / b.quant!.scales[c])));
+  // fully connected: one weight scale
+  t.is(q.get('fc/w')!.quant!.scales.length, 1);
+  // pool and reshape share their input's parameters; softmax is 1/256, -128
+  t.deepEqual(q.get('pool')!.quant, q.get('dw/out')!.quant);
+  t.deepEqual(q.get('flat')!.quant!.scales, q.get('dw/out')!.quant!.scales);
+  t.deepEqual(q.get('probs')!.quant!.scales, [1 / 256]);
+  t.deepEqual(q.get('probs')!.quant!.zeroPoints, [-128]);
+  // ReLU output: the range starts at 0, so its zero point is -128
+  t.is(q.get('conv/relu')!.quant!.zeroPoints[0], -128);
+});
+
+test('magic_wand: the written .tflite re-imports to exactly what the quantizer computed', async (t) => {
+  if (!sharedDir() || !existsSync(modelPath('magic_wand'))) {
+    t.log('NOTICE: ../shared/models/magic_wand is absent: skipped');
+    t.pass();
+    return;
+  }
+  const r = await quantizeFloatModel(readFileSync(modelPath('magic_wand')), makeGestureSet(120, 3).windows);
+  sameGraph(t, r.graph, compileModel(r.tflite).graph);
+});
