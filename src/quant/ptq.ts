@@ -194,3 +194,18 @@ export function formatLayers(layers: LayerReport[]): string {
   const widths = rows[0].map((_, c) => Math.min(48, Math.max(...rows.map((r) => r[c].length))));
   return rows.map((r) => r.map((cell, c) => (cell.length > widths[c] ? '…' + cell.slice(cell.length - widths[c] + 1) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
 }
+
+/**
+ * The synchronous path for callers that know their activation ranges already (a
+ * model trained in TypeScript has its own float forward pass): ranges by tensor
+ * name for the graph input and every activation, no calibration run, no report.
+ */
+export function quantizeWithRanges(floatGraph: Graph, rangesByName: Map<string, Range>, io: IoType = 'int8'): { tflite: Uint8Array; graph: Graph; decisions: OpDecision[] } {
+  const ranges = new Map<number, Range>();
+  floatGraph.tensors.forEach((t, i) => {
+    const r = rangesByName.get(t.name);
+    if (r) ranges.set(i, r);
+  });
+  const q = quantizeGraph(floatGraph, ranges, { io });
+  return { tflite: graphToTflite(q.graph), graph: q.graph, decisions: q.decisions };
+}
