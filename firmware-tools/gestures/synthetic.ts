@@ -1,7 +1,7 @@
 // Synthetic accelerometer windows in the magic_wand layout: 128 samples of x, y, z
 // in milli-g, the window filled from the end as a wand buffer fills (zeros first),
 // for the gestures wing (a W), ring (a circle), slope (a diagonal then a flat
-// stroke) and negative (the wand at rest). Seeded, so the
+// stroke) and negative (the wand shaken at random). Seeded, so the
 // calibration sets and tests are the same on every machine.
 import { seededRandom } from '../../src/util/random';
 
@@ -39,7 +39,13 @@ export function makeGestureWindow(g: Gesture, rand: () => number): Float32Array 
   const noise = 10 + rand() * 30;
   const moveFrom = empty + Math.floor(rand() * 16);
   const moveLen = 35 + Math.floor(rand() * 20);
+  // negative: the wand shaken at random, no gesture in it
+  const shake = g === 'negative' ? 500 + rand() * 500 : 0;
   for (let i = empty; i < GESTURE_SAMPLES; i++) {
+    if (shake) {
+      for (let a = 0; a < GESTURE_AXES; a++) w[i * GESTURE_AXES + a] = gravity[a] + shake * (rand() * 2 - 1);
+      continue;
+    }
     const s = (i - moveFrom) / moveLen;
     const [u, v] = s >= 0 && s <= 1 ? stroke(g, s) : [0, 0];
     const xyz = [gravity[0] + 0.3 * amp * u, gravity[1] + amp * u, gravity[2] + amp * v];

@@ -56,7 +56,6 @@ export async function calibrate(g: Graph, samples: Float32Array[], method: Calib
   const runner = GraphRunner.open(g);
   try {
     const stats = new Map<number, TensorStats>();
-    const floors = softmaxFloors(g);
     const passes = method === 'minmax' ? 1 : 2;
     const total = passes * samples.length;
     for (let pass = 0; pass < passes; pass++) {
@@ -68,7 +67,6 @@ export async function calibrate(g: Graph, samples: Float32Array[], method: Calib
           if (pass === 0) s.observe(v);
           else s.observeHistogram(v);
         }
-        if (pass === 0) for (const [t, f] of floors) f.observe(values.get(t)!, g.tensors[t].shape);
         onProgress?.(pass * samples.length + n + 1, total);
       }
     }
@@ -76,47 +74,12 @@ export async function calibrate(g: Graph, samples: Float32Array[], method: Calib
     for (const [t, s] of stats) {
       if (!Number.isFinite(s.min) || !Number.isFinite(s.max))
         throw new QieError('bad_input', `calibration: tensor ${g.tensors[t].name} reached ${s.min}..${s.max}; the float model overflows on this data`);
-      const r = s.range(method);
-      const floor = floors.get(t)?.floor;
-      ranges.set(t, floor !== undefined && floor > r.lo ? { lo: floor, hi: Math.max(r.hi, floor) } : r);
+      ranges.set(t, s.range(method));
     }
     return ranges;
   } finally {
     runner.dispose();
   }
-}
-
-/**
- * A softmax input value more than SOFTMAX_REACH/beta below its row's maximum adds
- * less than e^-16 to the sum: it reaches an int8 output (steps of 1/256) as 0. So
- * the clipping range of softmax inputs need not reach below the lowest row
- * maximum minus that, and the int8 step of the logits gets finer.
- */
-const SOFTMAX_REACH = 16;
-
-class SoftmaxFloor {
-  floor = Infinity;
-  constructor(private readonly beta: number) {}
-  observe(v: Float32Array, shape: number[]): void {
-    const row = shape[shape.length - 1] || 1;
-    for (let i = 0; i + row <= v.length; i += row) {
-      let m = -Infinity;
-      for (let k = 0; k < row; k++) m = Math.max(m, v[i + k]);
-      this.floor = Math.min(this.floor, m - SOFTMAX_REACH / this.beta);
-    }
-  }
-}
-
-function softmaxFloors(g: Graph): Map<number, SoftmaxFloor> {
-  const floors = new Map<number, SoftmaxFloor>();
-  const consumers = new Map<number, number>();
-  for (const op of g.ops) for (const t of op.inputs) consumers.set(t, (consumers.get(t) ?? 0) + 1);
-  for (const op of g.ops) {
-    const t = op.inputs[0];
-    // only when the softmax is the tensor's one reader (others may need the low values)
-    if (op.kind === 'SOFTMAX' && op.attrs.beta > 0 && consumers.get(t) === 1 && !g.outputs.includes(t) && !g.tensors[t].data) floors.set(t, new SoftmaxFloor(op.attrs.beta));
-  }
-  return floors;
 }
 
 function floatGraphOf(model: Uint8Array | Graph): Graph {
