@@ -45,7 +45,7 @@ const FIXED_OUTPUT: Partial<Record<OpKind, QParams>> = {
 
 /** Ops that move values without arithmetic: their int8 output shares the input's parameters. */
 const PASS_THROUGH = new Set<OpKind>(['RESHAPE', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'PAD', 'TRANSPOSE', 'STRIDED_SLICE', 'RESIZE_NEAREST_NEIGHBOR']);
-/** Ops that join several inputs: int8 when they all share one quantization. */
+/** Ops that join several inputs: their inputs share the output's quantization. */
 const JOINING = new Set<OpKind>(['CONCATENATION', 'PACK']);
 /** Elementwise ops with a free output range. */
 const FREE_OUTPUT = new Set<OpKind>(['ADD', 'SUB', 'MUL', 'RELU', 'RELU6', 'RELU_N1_TO_1', 'LEAKY_RELU', 'HARD_SWISH', 'MEAN']);
@@ -122,6 +122,23 @@ class Rewriter {
     return idx;
   }
 
+  private readonly converted = new Map<string, number>();
+  /** Activation t in exactly this int8 quantization: a QUANTIZE (int8 -> int8 requantizes) when it differs. */
+  int8As(t: number, quant: Quant): number {
+    const have = this.q.get(t);
+    if (have !== undefined && sameQuant(this.tensors[have].quant, quant)) return have;
+    const key = `${t}:${quant.scales[0]}:${quant.zeroPoints[0]}`;
+    let idx = this.converted.get(key);
+    if (idx === undefined) {
+      const src = this.g.tensors[t];
+      const from = have ?? this.f.get(t)!;
+      idx = this.add({ name: `${src.name}/requantized`, dtype: 'int8', shape: [...src.shape], quant: { ...quant } });
+      this.ops.push({ kind: 'QUANTIZE', name: `QUANTIZE ${src.name}`, inputs: [from], outputs: [idx], attrs: {} });
+      this.converted.set(key, idx);
+    }
+    return idx;
+  }
+
   /** The float version of activation t, made by a DEQUANTIZE from the int8 one when needed. */
   float(t: number): number {
     const have = this.f.get(t);
@@ -171,7 +188,7 @@ export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: Quanti
   if (g.semantics !== 'tflite') throw new QieError('unsupported_op', 'the quantizer writes TFLite int8 semantics; this graph has ONNX semantics');
   const io = opts.io ?? 'int8';
   const keep = opts.keepFloat ?? new Map<number, string>();
-  const w = new Rewriter(g, ranges);
+  const w = new Rewriter(g, shareJoinedRanges(g, ranges));
   const inputs = g.inputs.map((t) => {
     if (g.tensors[t].dtype !== 'float32') throw new QieError('unsupported_op', `model input ${g.tensors[t].name} is ${g.tensors[t].dtype}; the quantizer takes float models`);
     return io === 'int8' ? w.define(t, 'int8', perTensor(w.paramsOf(t))) : w.define(t, 'float32');
@@ -179,12 +196,7 @@ export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: Quanti
 
   const decisions: OpDecision[] = [];
   g.ops.forEach((op, index) => {
-    let reason = keep.get(index) ?? int8Obstacle(g, op, w.home);
-    if (!reason && JOINING.has(op.kind)) {
-      // CONCATENATION/PACK copy bytes: every input must be int8 in one shared quantization.
-      const qs = op.inputs.map((t) => (w.home.get(t) === 'int8' ? w.quantOf(t) : undefined));
-      if (!qs.every((q) => sameQuant(q, qs[0]))) reason = 'inputs are float or differ in int8 quantization';
-    }
+    const reason = keep.get(index) ?? int8Obstacle(g, op, w.home);
     const precision: Precision = reason ? 'float32' : 'int8';
     decisions.push({ index, name: op.name, kind: op.kind, output: g.tensors[op.outputs[0]].name, precision, ...(reason ? { reason } : {}) });
     if (precision === 'float32') emitFloat(g, w, op);
@@ -210,6 +222,67 @@ function emitFloat(g: Graph, w: Rewriter, op: Op): void {
   w.ops.push({ ...op, inputs, outputs, attrs: { ...op.attrs } });
 }
 
+/** A float constant as int8, per tensor: in the given parameters, or its own range's. */
+function constantInt8(g: Graph, w: Rewriter, t: number, p?: QParams): number {
+  const c = g.tensors[t];
+  if (c.dtype !== 'float32') return w.constant(t);
+  const values = floatData(c);
+  let lo = 0, hi = 0;
+  for (const v of values) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  const params = p ?? activationParams({ lo, hi });
+  const data = Int8Array.from(values, (v) => quantizeValue(v, params));
+  return w.add({ name: c.name, dtype: 'int8', shape: [...c.shape], quant: perTensor(params), data: bytesOf(data) });
+}
+
+/**
+ * CONCATENATION and PACK copy bytes, so their inputs and output share one
+ * quantization. Give every tensor of such a group (and, up through pass-through
+ * ops, the tensors those inherit from) the union of their ranges: their producers
+ * then write the shared parameters directly and no requantization is needed,
+ * except after ops with a fixed output quantization.
+ */
+function shareJoinedRanges(g: Graph, ranges: Map<number, Range>): Map<number, Range> {
+  const out = new Map(ranges);
+  const producer = new Map<number, Op>();
+  for (const op of g.ops) for (const t of op.outputs) producer.set(t, op);
+  const collect = (t: number, group: Set<number>): void => {
+    if (group.has(t)) return;
+    group.add(t);
+    const p = producer.get(t);
+    if (p && PASS_THROUGH.has(p.kind) && isActivation(g, p.inputs[0])) collect(p.inputs[0], group);
+  };
+  for (let round = 0; round < 8; round++) {
+    let changed = false;
+    for (const op of g.ops) {
+      if (!JOINING.has(op.kind)) continue;
+      const group = new Set<number>();
+      collect(op.outputs[0], group);
+      for (const t of op.inputs) if (isActivation(g, t)) collect(t, group);
+      let lo = Infinity, hi = -Infinity;
+      for (const t of group) {
+        const r = out.get(t);
+        if (r) {
+          lo = Math.min(lo, r.lo);
+          hi = Math.max(hi, r.hi);
+        }
+      }
+      if (!(lo <= hi)) continue;
+      for (const t of group) {
+        const r = out.get(t);
+        if (!r || r.lo !== lo || r.hi !== hi) {
+          out.set(t, { lo, hi });
+          changed = true;
+        }
+      }
+    }
+    if (!changed) break;
+  }
+  return out;
+}
+
 function emitInt8(g: Graph, w: Rewriter, op: Op): void {
   const out = op.outputs[0];
   if (WEIGHTED.has(op.kind)) {
@@ -233,23 +306,29 @@ function emitInt8(g: Graph, w: Rewriter, op: Op): void {
     w.ops.push({ ...op, inputs: op.inputs.length > 2 ? [x, wIdx, bIdx] : [x, wIdx], outputs: [y], attrs: { ...op.attrs } });
     return;
   }
+  if (JOINING.has(op.kind)) {
+    // CONCATENATION/PACK copy bytes: every input must arrive in the output's quantization.
+    const quant = perTensor(w.paramsOf(out));
+    const inputs = op.inputs.map((t) => (isActivation(g, t) ? w.int8As(t, quant) : constantInt8(g, w, t, { scale: quant.scales[0], zeroPoint: quant.zeroPoints[0] })));
+    w.ops.push({ ...op, inputs, outputs: [w.define(out, 'int8', quant)], attrs: { ...op.attrs } });
+    return;
+  }
   const inputs = op.inputs.map((t, k) => {
     if (t < 0) return -1;
     if (isActivation(g, t)) return w.int8(t);
     const c = g.tensors[t];
     if (c.dtype !== 'float32') return w.constant(t);
     // A float constant operand (ADD's bias-like term, PADV2's pad value): int8, per tensor.
-    const values = floatData(c);
-    let p: QParams;
-    if (op.kind === 'PAD' && k === 2) p = { scale: w.tensors[w.int8(op.inputs[0])].quant!.scales[0], zeroPoint: w.tensors[w.int8(op.inputs[0])].quant!.zeroPoints[0] };
-    else p = activationParams({ lo: Math.min(...values), hi: Math.max(...values) });
-    const data = Int8Array.from(values, (v) => quantizeValue(v, p));
-    return w.add({ name: c.name, dtype: 'int8', shape: [...c.shape], quant: perTensor(p), data: bytesOf(data) });
+    if (op.kind === 'PAD' && k === 2) {
+      const q = w.tensors[w.int8(op.inputs[0])].quant!;
+      return constantInt8(g, w, t, { scale: q.scales[0], zeroPoint: q.zeroPoints[0] });
+    }
+    return constantInt8(g, w, t);
   });
   let quant: Quant;
   const fixed = FIXED_OUTPUT[op.kind];
   if (fixed) quant = perTensor({ scale: Math.fround(fixed.scale), zeroPoint: fixed.zeroPoint });
-  else if (PASS_THROUGH.has(op.kind) || JOINING.has(op.kind)) quant = { ...w.tensors[inputs[0]].quant! };
+  else if (PASS_THROUGH.has(op.kind)) quant = { ...w.tensors[inputs[0]].quant! };
   else quant = perTensor(w.paramsOf(out));
   const y = w.define(out, 'int8', quant);
   w.ops.push({ ...op, inputs, outputs: [y], attrs: { ...op.attrs } });

@@ -87,3 +87,58 @@ export function smallCnn(): Uint8Array {
     outputs: [12],
   });
 }
+
+/**
+ * Branches and joins: x[1,4,4,2] -> (CONV_2D 1x1 ReLU | DEPTHWISE_CONV_2D 3x3 x2, a
+ * wider range) -> CONCATENATION -> AVERAGE_POOL_2D -> RESHAPE -> FULLY_CONNECTED
+ * -> ADD (a constant) -> (LOGISTIC | TANH) -> MUL, and a dead FULLY_CONNECTED + ReLU
+ * (always 0: a zero range) -> CONCATENATION with the MUL.
+ */
+export function branchyNet(): Uint8Array {
+  const rand = seededRandom(31);
+  const m = (n: number, s: number) => f32(Array.from(randomMatrix(rand, 1, n, s)));
+  const tensors: TflTensorSpec[] = [
+    { name: 'x', type: 'float32', shape: [1, 4, 4, 2] }, // 0
+    { name: 'a/w', type: 'float32', shape: [4, 1, 1, 2], data: m(8, 0.8) },
+    { name: 'a/b', type: 'float32', shape: [4], data: m(4, 0.1) },
+    { name: 'a', type: 'float32', shape: [1, 4, 4, 4] }, // 3
+    { name: 'b/w', type: 'float32', shape: [1, 3, 3, 4], data: m(36, 2.5) },
+    { name: 'b/b', type: 'float32', shape: [4], data: m(4, 0.5) },
+    { name: 'b', type: 'float32', shape: [1, 4, 4, 4] }, // 6
+    { name: 'cat', type: 'float32', shape: [1, 4, 4, 8] }, // 7
+    { name: 'avg', type: 'float32', shape: [1, 2, 2, 8] }, // 8
+    { name: 'flat', type: 'float32', shape: [1, 32] }, // 9
+    { name: 'fc/w', type: 'float32', shape: [6, 32], data: m(192, 0.3) },
+    { name: 'fc/b', type: 'float32', shape: [6], data: m(6, 0.1) },
+    { name: 'fc', type: 'float32', shape: [1, 6] }, // 12
+    { name: 'shift', type: 'float32', shape: [6], data: m(6, 0.5) },
+    { name: 'add', type: 'float32', shape: [1, 6] }, // 14
+    { name: 'sig', type: 'float32', shape: [1, 6] }, // 15
+    { name: 'tanh', type: 'float32', shape: [1, 6] }, // 16
+    { name: 'gate', type: 'float32', shape: [1, 6] }, // 17
+    { name: 'dead/w', type: 'float32', shape: [2, 32], data: f32(new Array(64).fill(0)) },
+    { name: 'dead/b', type: 'float32', shape: [2], data: f32([-1, -2]) },
+    { name: 'dead', type: 'float32', shape: [1, 2] }, // 20
+    { name: 'out', type: 'float32', shape: [1, 8] }, // 21
+  ];
+  return buildTflite({
+    description: 'qie test: branches and joins',
+    tensors,
+    operators: [
+      { op: 'CONV_2D', inputs: [0, 1, 2], outputs: [3], options: { padding: 'VALID', activation: 'RELU' } },
+      { op: 'DEPTHWISE_CONV_2D', inputs: [0, 4, 5], outputs: [6], options: { padding: 'SAME', depthMultiplier: 2 } },
+      { op: 'CONCATENATION', inputs: [3, 6], outputs: [7], options: { axis: 3 } },
+      { op: 'AVERAGE_POOL_2D', inputs: [7], outputs: [8], options: { padding: 'VALID', filterH: 2, filterW: 2, strideH: 2, strideW: 2 } },
+      { op: 'RESHAPE', inputs: [8], outputs: [9] },
+      fc([9, 10, 11], 12),
+      { op: 'ADD', inputs: [12, 13], outputs: [14] },
+      { op: 'LOGISTIC', inputs: [14], outputs: [15] },
+      { op: 'TANH', inputs: [14], outputs: [16] },
+      { op: 'MUL', inputs: [15, 16], outputs: [17] },
+      fc([9, 18, 19], 20, 'RELU'),
+      { op: 'CONCATENATION', inputs: [17, 20], outputs: [21], options: { axis: 1 } },
+    ],
+    inputs: [0],
+    outputs: [21],
+  });
+}

@@ -1,0 +1,58 @@
+// The int8 rules per op on a project-built network with branches and joins:
+// joined tensors share one quantization (their producers write it directly),
+// LOGISTIC/TANH outputs are fixed, a tensor that is always 0 still gets a valid
+// scale, a fixed-output tensor entering a join is requantized int8 -> int8, and
+// everything runs on int8 kernels close to the float model.
+import test from 'ava';
+import { loadModel } from '../src';
+import { compileModel } from '../src/model/compile';
+import { buildTflite } from '../src/model/export/tflite-writer';
+import { quantizeFloatModel } from '../src/quant/ptq';
+import { byName, sameGraph } from './helpers/quant-compare';
+import { branchyNet, uniformSamples } from './helpers/quant-models';
+
+test('branches and joins: shared, fixed and zero-range parameters; int8 kernels throughout', async (t) => {
+  const r = await quantizeFloatModel(branchyNet(), uniformSamples(100, 32, 4));
+  sameGraph(t, r.graph, compileModel(r.tflite).graph);
+  const q = byName(r.graph);
+  const quant = (n: string) => q.get(n)!.quant!;
+  for (const n of ['a', 'b', 'avg', 'flat']) t.deepEqual(quant(n), quant('cat'), n);
+  for (const n of ['gate', 'dead']) t.deepEqual(quant(n), quant('out'), n);
+  t.deepEqual([quant('sig').scales, quant('sig').zeroPoints], [[1 / 256], [-128]]);
+  t.deepEqual([quant('tanh').scales, quant('tanh').zeroPoints], [[1 / 128], [0]]);
+  // 'dead' is 0 on every sample; on its own it would need a positive scale with 0 exact
+  t.true(quant('dead').scales[0] > 0);
+  t.is(r.report.layers.find((l) => l.output === 'dead')!.sqnrDb, null, 'always exactly 0');
+
+  const m = await loadModel(r.tflite);
+  t.teardown(() => m.dispose());
+  t.false(m.ops.some((o) => o.kind === 'QUANTIZE' || o.kind === 'DEQUANTIZE'), 'no conversions needed');
+  for (const o of m.ops) t.regex(o.kernel, /^(qs8_|copy_)/, `${o.kind} runs ${o.kernel}`);
+  t.true(r.report.endToEnd.maxAbsError < 0.05, `max abs error ${r.report.endToEnd.maxAbsError}`);
+  t.true(r.report.layers.every((l) => l.sqnrDb === null || l.sqnrDb > 25), r.report.layers.map((l) => `${l.output} ${l.sqnrDb}`).join(', '));
+});
+
+test('a fixed-output tensor joining others is requantized int8 -> int8', async (t) => {
+  // out = concat(logistic(x), x): the logistic output is 1/256, -128; x spans [-4, 4]
+  const model = buildTflite({
+    tensors: [
+      { name: 'x', type: 'float32', shape: [1, 4] },
+      { name: 'sig', type: 'float32', shape: [1, 4] },
+      { name: 'out', type: 'float32', shape: [1, 8] },
+    ],
+    operators: [
+      { op: 'LOGISTIC', inputs: [0], outputs: [1] },
+      { op: 'CONCATENATION', inputs: [1, 0], outputs: [2], options: { axis: 1 } },
+    ],
+    inputs: [0],
+    outputs: [2],
+  });
+  const r = await quantizeFloatModel(model, uniformSamples(50, 4, 8, 4));
+  const m = await loadModel(r.tflite);
+  t.teardown(() => m.dispose());
+  t.deepEqual(m.ops.map((o) => o.kernel.split('__')[0]), ['qs8_logistic', 'qs8_qs8_requantize', 'copy_concat']);
+  const q = byName(r.graph);
+  t.deepEqual(q.get('sig/requantized')!.quant, q.get('out')!.quant);
+  t.deepEqual(q.get('x')!.quant, q.get('out')!.quant, 'the model input writes the shared parameters directly');
+  t.true(r.report.endToEnd.maxAbsError <= q.get('out')!.quant!.scales[0] * 1.5);
+});
