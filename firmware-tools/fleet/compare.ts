@@ -5,6 +5,7 @@ import { compareGraphs } from '../../src/quant/compare';
 import { formatLayers } from '../../src/quant/ptq';
 import { readSamples } from '../../src/quant/samples';
 import { parseArgs, UsageError } from './args';
+import { reportJson } from './json';
 import { inputElements, readModel } from './model-file';
 import { progressBar } from './progress';
 
@@ -31,6 +32,6 @@ export async function run(argv: string[]): Promise<number> {
   const e = cmp.endToEnd;
   console.log(`end to end: top-1 agreement ${(100 * e.top1Agreement).toFixed(1)}% of ${e.samples}; output max abs error ${e.maxAbsError.toPrecision(3)}, mean abs error ${e.meanAbsError.toPrecision(3)}`);
   const report = p.options.get('report');
-  if (report) writeFileSync(report, JSON.stringify({ a: p.positional[0], b: p.positional[1], ...cmp }, null, 2) + '\n');
+  if (report) writeFileSync(report, reportJson({ a: p.positional[0], b: p.positional[1], ...cmp }));
   return 0;
 }

@@ -1,6 +1,6 @@
-// Reading a model file for the fleet tools: TFLite now; ONNX once qie's ONNX importer lands.
+// Reading a model file for the fleet tools: whatever compileModel reads (TFLite; ONNX
+// once qie's ONNX importer lands, since the quantizer works on the IR).
 import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { QieError } from '../../src/errors';
 import { compileModel } from '../../src/model/compile';
 import { Graph } from '../../src/model/ir';
@@ -12,8 +12,6 @@ export function readModel(file: string): { bytes: Uint8Array; graph: Graph } {
   } catch (e) {
     throw new QieError('bad_input', `cannot read model ${file}: ${(e as Error).message}`);
   }
-  if (path.extname(file).toLowerCase() === '.onnx')
-    throw new QieError('unsupported_op', `${file}: ONNX models are quantized once qie's ONNX importer lands; convert to .tflite for now`);
   return { bytes, graph: compileModel(bytes).graph };
 }
 

@@ -5,6 +5,7 @@ import { formatReport, quantizeFloatModel } from '../../src/quant/ptq';
 import { CALIB_METHODS, CalibMethod } from '../../src/quant/ranges';
 import { readSamples } from '../../src/quant/samples';
 import { numberOption, parseArgs, UsageError } from './args';
+import { reportJson } from './json';
 import { inputElements, readModel } from './model-file';
 import { progressBar } from './progress';
 
@@ -37,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   writeFileSync(out, result.tflite);
   const report = p.options.get('report');
-  if (report) writeFileSync(report, JSON.stringify({ model: p.positional[0], output: out, ...result.report }, null, 2) + '\n');
+  if (report) writeFileSync(report, reportJson({ model: p.positional[0], output: out, ...result.report }));
   console.log(`${p.positional[0]} -> ${out} (${result.tflite.length} bytes)`);
   console.log(formatReport(result.report));
   return 0;

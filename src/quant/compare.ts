@@ -13,7 +13,7 @@ export interface LayerMetric {
   output: string;
   /** dtype of the matched tensor in B ('int8', 'float32', ...). */
   precision: string;
-  /** 10*log10(signal / noise) over all samples; null when B equals A exactly. */
+  /** 10*log10(signal / noise) over all samples; null when B equals A exactly (-Infinity: A is all 0, B is not). */
   sqnrDb: number | null;
   maxAbsError: number;
 }

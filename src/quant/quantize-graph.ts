@@ -185,7 +185,8 @@ function int8Obstacle(g: Graph, op: Op, home: Map<number, Precision>): string | 
 }
 
 export function quantizeGraph(g: Graph, ranges: Map<number, Range>, opts: QuantizeGraphOptions = {}): QuantizedGraph {
-  if (g.semantics !== 'tflite') throw new QieError('unsupported_op', 'the quantizer writes TFLite int8 semantics; this graph has ONNX semantics');
+  // A float graph computes the same under either semantics; the int8 result follows TFLite's.
+  if (g.semantics !== 'tflite' && g.tensors.some((t) => t.quant)) throw new QieError('unsupported_op', 'the quantizer takes float graphs; this ONNX graph is already quantized');
   const io = opts.io ?? 'int8';
   const keep = opts.keepFloat ?? new Map<number, string>();
   const w = new Rewriter(g, shareJoinedRanges(g, ranges));
