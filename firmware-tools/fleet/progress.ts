@@ -6,13 +6,16 @@ export function progressBar(): { update: (phase: Phase, done: number, total: num
   if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
   const bar = new SingleBar({ format: '{phase} [{bar}] {value}/{total} samples', stream: process.stderr, clearOnComplete: true, hideCursor: true });
   let current: Phase | undefined;
+  let last = 0;
   return {
     update(phase, done, total) {
-      if (phase !== current) {
+      // a new phase, or the same phase again (mixed precision measures once per round)
+      if (phase !== current || done < last) {
         if (current) bar.stop();
         bar.start(total, 0, { phase: phase === 'calibrate' ? 'calibrating' : 'evaluating ' });
         current = phase;
       }
+      last = done;
       bar.setTotal(total);
       bar.update(done, { phase: phase === 'calibrate' ? 'calibrating' : 'evaluating ' });
     },

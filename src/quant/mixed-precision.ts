@@ -33,9 +33,17 @@ function culprit(g: Graph, decisions: OpDecision[], index: number, seen = new Se
   return undefined;
 }
 
-export function nextFloatLayer(g: Graph, decisions: OpDecision[], layers: LayerMetric[], minSqnr: number): FloatChoice | undefined {
+/** Margin under a layer's ceiling within which it counts as good as it can get. */
+const CEILING_MARGIN_DB = 1;
+
+/**
+ * ceilings: per op, the SQNR its output reaches with every op in float but the model
+ * input in int8 (absent with float inputs). A layer at its ceiling is left alone.
+ */
+export function nextFloatLayer(g: Graph, decisions: OpDecision[], layers: LayerMetric[], minSqnr: number, ceilings = new Map<number, number>()): FloatChoice | undefined {
   for (const l of layers) {
-    if (l.sqnrDb === null || l.sqnrDb >= minSqnr) continue;
+    const limit = Math.min(minSqnr, (ceilings.get(l.index) ?? Infinity) - CEILING_MARGIN_DB);
+    if (l.sqnrDb === null || l.sqnrDb >= limit) continue;
     const d = decisions[l.index];
     if (d.precision === 'int8') {
       if (!isComputeOp(d.kind)) continue;

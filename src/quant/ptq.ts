@@ -82,6 +82,16 @@ export async function calibrate(g: Graph, samples: Float32Array[], method: Calib
   }
 }
 
+/**
+ * With int8 model inputs, even an all-float model sees the input's quantization
+ * error: each layer's SQNR in that case is a ceiling no float island can raise.
+ */
+async function inputCeilings(g: Graph, ranges: Map<number, Range>, samples: Float32Array[]): Promise<Map<number, number>> {
+  const allFloat = new Map(g.ops.map((_, i) => [i, 'ceiling'] as const));
+  const cmp = await compareGraphs(g, quantizeGraph(g, ranges, { io: 'int8', keepFloat: allFloat }).graph, samples);
+  return new Map(cmp.layers.filter((l) => l.sqnrDb !== null).map((l) => [l.index, l.sqnrDb!]));
+}
+
 function floatGraphOf(model: Uint8Array | Graph): Graph {
   const g = model instanceof Uint8Array ? compileModel(model).graph : model;
   if (!g.ops.some((op) => op.inputs.some((t) => t >= 0 && g.tensors[t].dtype === 'float32')))
@@ -109,12 +119,13 @@ export async function quantizeFloatModel(model: Uint8Array | Graph, samples: Flo
 
   const ranges = await calibrate(floatGraph, calib, method, (d, t) => opts.onProgress?.('calibrate', d, t));
 
+  const ceilings = opts.minSqnr !== undefined && io === 'int8' ? await inputCeilings(floatGraph, ranges, evalSet) : new Map<number, number>();
   const keepFloat = new Map<number, string>();
   let rounds = 0;
   for (;;) {
     const q = quantizeGraph(floatGraph, ranges, { io, keepFloat });
     const cmp = await compareGraphs(floatGraph, q.graph, evalSet, (d, t) => opts.onProgress?.('evaluate', d, t));
-    const next = opts.minSqnr === undefined ? undefined : nextFloatLayer(floatGraph, q.decisions, cmp.layers, opts.minSqnr);
+    const next = opts.minSqnr === undefined ? undefined : nextFloatLayer(floatGraph, q.decisions, cmp.layers, opts.minSqnr, ceilings);
     if (next && rounds++ < floatGraph.ops.length) {
       keepFloat.set(next.index, next.reason);
       continue;
