@@ -45,3 +45,15 @@ test('a float layer still below the threshold hands the blame to the int8 layer 
   t.regex(wide.reason!, /int8 wide\/out leaves FULLY_CONNECTED #2/);
   t.is(r.decisions.find((d) => d.output === 'y')!.precision, 'float32');
 });
+
+test('an unreachable threshold ends with every layer float, limited only by the int8 model input', async (t) => {
+  const r = await quantizeFloatModel(sensitiveMlp(), uniformSamples(200, 8, 3), { minSqnr: 200 });
+  t.true(r.decisions.every((d) => d.precision === 'float32'));
+  const m = await loadModel(r.tflite);
+  t.teardown(() => m.dispose());
+  t.deepEqual(m.ops.map((o) => o.kind), ['DEQUANTIZE', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'FULLY_CONNECTED', 'QUANTIZE']);
+  // with float model inputs and outputs nothing is quantized at all: exact
+  const f = await quantizeFloatModel(sensitiveMlp(), uniformSamples(200, 8, 3), { minSqnr: 200, io: 'float' });
+  t.true(f.report.layers.every((l) => l.sqnrDb === null));
+  t.is(f.report.endToEnd.maxAbsError, 0);
+});
