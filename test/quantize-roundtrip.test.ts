@@ -10,7 +10,9 @@ import { byName, sameGraph } from './helpers/quant-compare';
 import { quantizeFloatModel } from '../src/quant/ptq';
 import { makeGestureSet } from '../firmware-tools/gestures/synthetic';
 import { smallCnn, uniformSamples } from './helpers/quant-models';
-import { modelPath, sharedDir } from './helpers/shared';
+import { listModels, loadManifest, modelPath, readCase, sharedDir } from './helpers/shared';
+import { graphToTflite } from '../src/model/export/graph-to-tflite';
+import { loadModel } from '../src';
 
 const floats = (t: Tensor) => new Float32Array(t.data!.buffer.slice(t.data!.byteOffset, t.data!.byteOffset + t.data!.byteLength));
 const round = (x: number) => Math.sign(x) * Math.round(Math.abs(x));
@@ -72,4 +74,25 @@ test('magic_wand: the written .tflite re-imports to exactly what the quantizer c
   }
   const r = await quantizeFloatModel(readFileSync(modelPath('magic_wand')), makeGestureSet(120, 3).windows);
   sameGraph(t, r.graph, compileModel(r.tflite).graph);
+});
+
+test('graphToTflite: every shared model written back from the IR re-imports to the same graph and the same outputs', async (t) => {
+  const models = listModels();
+  if (models.length === 0) {
+    t.log('NOTICE: ../shared is absent: skipped');
+    t.pass();
+    return;
+  }
+  for (const name of models) {
+    const original = compileModel(readFileSync(modelPath(name))).graph;
+    const written = graphToTflite(original);
+    sameGraph(t, original, compileModel(written).graph);
+    const c = readCase(name, loadManifest(name).cases[0].name);
+    const [a, b] = await Promise.all([loadModel(readFileSync(modelPath(name))), loadModel(written)]);
+    const feeds = c.inputs.map((i) => i.data);
+    const [ya, yb] = [await a.run(feeds), await b.run(feeds)];
+    a.dispose();
+    b.dispose();
+    t.deepEqual(yb.map((y) => Buffer.from(y.buffer, y.byteOffset, y.byteLength)), ya.map((y) => Buffer.from(y.buffer, y.byteOffset, y.byteLength)), name);
+  }
 });

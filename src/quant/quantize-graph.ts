@@ -105,11 +105,6 @@ class Rewriter {
     return idx;
   }
 
-  quantOf(t: number): Quant | undefined {
-    const i = this.q.get(t);
-    return i === undefined ? undefined : this.tensors[i].quant;
-  }
-
   /** The int8 version of activation t, made by a QUANTIZE from the float one when needed. */
   int8(t: number): number {
     const have = this.q.get(t);
@@ -173,7 +168,8 @@ function int8Obstacle(g: Graph, op: Op, home: Map<number, Precision>): string | 
   for (const t of op.inputs) {
     if (t < 0) continue;
     const dt = g.tensors[t].dtype;
-    if (dt !== 'float32' && dt !== 'int32' && dt !== 'int64') return `input ${g.tensors[t].name} is ${dt}`;
+    // activations are float; integer constants (shapes, pads, axes) pass through as they are
+    if (dt !== 'float32' && (isActivation(g, t) || (dt !== 'int32' && dt !== 'int64'))) return `input ${g.tensors[t].name} is ${dt}`;
   }
   if (op.outputs.some((t) => g.tensors[t].dtype !== 'float32')) return 'an output is not float32';
   if (WEIGHTED.has(op.kind)) {

@@ -43,7 +43,7 @@ interface Written {
   extra?: TflTensorSpec[];
 }
 
-function operator(g: Graph, op: Op, nextTensor: number): Written {
+function operator(g: Graph, op: Op, nextTensor: number, names: Set<string>): Written {
   const a = op.attrs;
   const base = { inputs: [...op.inputs], outputs: [...op.outputs] };
   const opt = (options: Record<string, OptionValue>, name: string = op.kind): Written => ({ spec: { op: name, ...base, options } });
@@ -98,12 +98,20 @@ function operator(g: Graph, op: Op, nextTensor: number): Written {
     case 'RESHAPE': {
       // The IR keeps only the data input; TFLite readers want the new shape as input 1.
       const shape = g.tensors[op.outputs[0]].shape;
-      const extra: TflTensorSpec = { name: `${g.tensors[op.outputs[0]].name}/shape`, type: 'int32', shape: [shape.length], data: i32(shape) };
+      const extra: TflTensorSpec = { name: unique(`${g.tensors[op.outputs[0]].name}/shape`, names), type: 'int32', shape: [shape.length], data: i32(shape) };
       return { spec: { op: 'RESHAPE', inputs: [op.inputs[0], nextTensor], outputs: base.outputs }, extra: [extra] };
     }
     default:
       return { spec: { op: op.kind, ...base } };
   }
+}
+
+/** A tensor name not used yet (tools match tensors by name). */
+function unique(base: string, names: Set<string>): string {
+  let name = base;
+  for (let k = 1; names.has(name); k++) name = `${base}_${k}`;
+  names.add(name);
+  return name;
 }
 
 function tensorSpec(t: Tensor): TflTensorSpec {
@@ -119,8 +127,9 @@ export function graphToTflite(g: Graph, description?: string): Uint8Array {
   if (g.semantics !== 'tflite') throw new QieError('unsupported_op', 'only graphs with TFLite semantics can be written as .tflite');
   const tensors = g.tensors.map(tensorSpec);
   const operators: TflOperatorSpec[] = [];
+  const names = new Set(g.tensors.map((t) => t.name));
   for (const op of g.ops) {
-    const w = operator(g, op, tensors.length);
+    const w = operator(g, op, tensors.length, names);
     if (w.extra) tensors.push(...w.extra);
     operators.push(w.spec);
   }
