@@ -48,6 +48,7 @@ test('quantize writes an int8 model and a JSON report; compare reads both models
   t.is(json.method, 'mse');
   t.is(json.calibrationSamples, 80);
   t.is(json.evaluationSamples, 20);
+  t.true(json.heldBack);
   t.is(json.layers.length, 3);
   t.true(json.layers.every((l: { precision: string; sqnrDb: number }) => l.precision === 'int8' && typeof l.sqnrDb === 'number'));
   t.is(typeof json.endToEnd.top1Agreement, 'number');

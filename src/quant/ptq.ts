@@ -35,6 +35,8 @@ export interface AccuracyReport {
   minSqnr?: number;
   calibrationSamples: number;
   evaluationSamples: number;
+  /** false when there were too few samples to hold any back: evaluated on the calibration set. */
+  heldBack: boolean;
   layers: LayerReport[];
   endToEnd: Comparison['endToEnd'];
   /** Ops kept in float and why. */
@@ -140,6 +142,7 @@ export async function quantizeFloatModel(model: Uint8Array | Graph, samples: Flo
       ...(opts.minSqnr !== undefined ? { minSqnr: opts.minSqnr } : {}),
       calibrationSamples: calib.length,
       evaluationSamples: evalSet.length,
+      heldBack: holdBack,
       layers,
       endToEnd: cmp.endToEnd,
       keptFloat: q.decisions.filter((d) => d.precision === 'float32').map((d) => ({ op: d.name, reason: d.reason! })),
@@ -151,7 +154,7 @@ export async function quantizeFloatModel(model: Uint8Array | Graph, samples: Flo
 /** The report as a readable table. */
 export function formatReport(r: AccuracyReport): string {
   const lines: string[] = [];
-  lines.push(`calibration: ${r.calibrationSamples} samples (${r.method}); evaluation: ${r.evaluationSamples} held-back samples; io ${r.io}`);
+  lines.push(`calibration: ${r.calibrationSamples} samples (${r.method}); evaluation: ${r.evaluationSamples} ${r.heldBack ? 'held-back samples' : 'calibration samples (too few to hold any back)'}; io ${r.io}`);
   lines.push(formatLayers(r.layers));
   const e = r.endToEnd;
   lines.push(`end to end: top-1 agreement ${(100 * e.top1Agreement).toFixed(1)}% of ${e.samples}; output max abs error ${e.maxAbsError.toPrecision(3)}, mean abs error ${e.meanAbsError.toPrecision(3)}`);
