@@ -6,7 +6,7 @@
 import test from 'ava';
 import { loadModel } from '../src';
 import { compileModel } from '../src/model/compile';
-import { buildTflite } from '../src/model/export/tflite-writer';
+import { buildTflite, f32, TflOperatorSpec, TflTensorSpec } from '../src/model/export/tflite-writer';
 import { quantizeFloatModel } from '../src/quant/ptq';
 import { byName, sameGraph } from './helpers/quant-compare';
 import { branchyNet, uniformSamples } from './helpers/quant-models';
@@ -55,4 +55,23 @@ test('a fixed-output tensor joining others is requantized int8 -> int8', async (
   t.deepEqual(q.get('sig/requantized')!.quant, q.get('out')!.quant);
   t.deepEqual(q.get('x')!.quant, q.get('out')!.quant, 'the model input writes the shared parameters directly');
   t.true(r.report.endToEnd.maxAbsError <= q.get('out')!.quant!.scales[0] * 1.5);
+});
+
+test('more intermediate tensors than the runtime has outputs: calibrated in slices, every layer measured', async (t) => {
+  // x -> 70 x (ADD 0.1) -> y: 69 intermediates plus the output, over the 64-output limit
+  const n = 70;
+  const tensors: TflTensorSpec[] = [{ name: 'x', type: 'float32', shape: [1, 4] }, { name: 'c', type: 'float32', shape: [1], data: f32([0.1]) }];
+  const operators: TflOperatorSpec[] = [];
+  for (let k = 0; k < n; k++) {
+    tensors.push({ name: `s${k}`, type: 'float32', shape: [1, 4] });
+    operators.push({ op: 'ADD', inputs: [k === 0 ? 0 : tensors.length - 2, 1], outputs: [tensors.length - 1] });
+  }
+  const model = buildTflite({ tensors, operators, inputs: [0], outputs: [tensors.length - 1] });
+  const r = await quantizeFloatModel(model, uniformSamples(20, 4, 6));
+  t.is(r.report.layers.length, n);
+  t.true(r.report.layers.every((l) => l.precision === 'int8' && l.sqnrDb !== null && l.sqnrDb > 30), r.report.layers.map((l) => l.sqnrDb).join(' '));
+  // the last add's range reflects 70 additions of 0.1 to inputs in [-1, 1]
+  const last = r.graph.tensors.find((x) => x.name === `s${n - 1}`)!.quant!;
+  const hi = last.scales[0] * (127 - last.zeroPoints[0]);
+  t.true(Math.abs(hi - 8) < 0.1, `top of the last range ${hi}`);
 });

@@ -37,25 +37,28 @@ export function compileModel(bytes: Uint8Array, opts: CompileOptions = {}): Comp
   return { graph, plan: writePlan(graph), format };
 }
 
-/**
- * The same graph with every activation written by an op (not a constant, not a graph
- * input, not recurrent state) also listed as a graph output. Outputs live to the end
- * of a run in the arena, so the arena grows; the arithmetic is unchanged.
- */
-export function exposeTensors(g: Graph): Graph {
-  const outputs = [...g.outputs];
-  const seen = new Set(outputs);
-  for (const t of g.inputs) seen.add(t);
+/** Activations written by an op that are not graph outputs (nor constants or recurrent state), in op order. */
+export function intermediateTensors(g: Graph): number[] {
+  const seen = new Set([...g.outputs, ...g.inputs]);
+  const out: number[] = [];
   for (const op of g.ops) {
     for (const t of op.outputs) {
       if (seen.has(t) || g.tensors[t].data || g.tensors[t].variable) continue;
       seen.add(t);
-      outputs.push(t);
+      out.push(t);
     }
   }
-  const uint8Io = g.uint8Io && {
-    inputs: g.uint8Io.inputs,
-    outputs: [...g.uint8Io.outputs, ...outputs.slice(g.outputs.length).map(() => false)],
-  };
+  return out;
+}
+
+/**
+ * The same graph with intermediate activations (all of them, or the listed ones)
+ * also listed as graph outputs. Outputs live to the end of a run in the arena, so
+ * the arena grows; the arithmetic is unchanged.
+ */
+export function exposeTensors(g: Graph, only?: number[]): Graph {
+  const extra = only ?? intermediateTensors(g);
+  const outputs = [...g.outputs, ...extra];
+  const uint8Io = g.uint8Io && { inputs: g.uint8Io.inputs, outputs: [...g.uint8Io.outputs, ...extra.map(() => false)] };
   return { ...g, outputs, ...(uint8Io ? { uint8Io } : {}) };
 }
