@@ -9,6 +9,7 @@ import { isQieError } from '../src';
 import { quantizeFloatModel } from '../src/quant/ptq';
 import { readSamples } from '../src/quant/samples';
 import { sensitiveMlp, uniformSamples } from './helpers/quant-models';
+import { makeDemoModel } from '../firmware-tools/demo/model';
 
 function tmp(t: import('ava').ExecutionContext): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'qie-calib-'));
@@ -91,4 +92,10 @@ test('the quantizer refuses samples of the wrong size, with NaN, or none', async
     t.true(isQieError(err));
     t.regex(err!.message, message);
   }
+});
+
+test('an int8 model is refused: there is nothing to quantize', async (t) => {
+  const err = await t.throwsAsync(quantizeFloatModel(makeDemoModel().tflite, uniformSamples(5, 96, 1)));
+  t.true(isQieError(err));
+  t.regex(err!.message, /no float32 tensors to quantize \(is it already int8\?\)/);
 });
