@@ -5,7 +5,7 @@
 // which keeps makeDemoModel() synchronous.
 import { compileModel } from '../../src/model/compile';
 import { buildTflite, f32 } from '../../src/model/export/tflite-writer';
-import { Range } from '../../src/quant/params';
+import { activationParams as paramsOf, QParams, Range } from '../../src/quant/params';
 import { quantizeWithRanges } from '../../src/quant/ptq';
 import { forward, Mlp } from './train';
 
@@ -31,6 +31,11 @@ export function floatMlpTflite(m: Mlp, labels: readonly string[]): Uint8Array {
     inputs: [0],
     outputs: [7],
   });
+}
+
+/** Asymmetric int8 parameters covering [lo, hi] (kept for callers of the earlier demo quantizer). */
+export function activationParams(lo: number, hi: number): QParams {
+  return paramsOf({ lo, hi });
 }
 
 function widen(r: Range | undefined, values: ArrayLike<number>): Range {
