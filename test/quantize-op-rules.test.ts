@@ -75,3 +75,40 @@ test('more intermediate tensors than the runtime has outputs: calibrated in slic
   const hi = last.scales[0] * (127 - last.zeroPoints[0]);
   t.true(Math.abs(hi - 8) < 0.1, `top of the last range ${hi}`);
 });
+
+test('an op without an int8 rule (SVDF, with recurrent state) stays a float island and says why', async (t) => {
+  const m = (n: number, s: number, seed: number) => f32(Array.from(uniformSamples(1, n, seed, s)[0]));
+  const model = buildTflite({
+    tensors: [
+      { name: 'x', type: 'float32', shape: [1, 8] },
+      { name: 'a/w', type: 'float32', shape: [6, 8], data: m(48, 0.5, 1) },
+      { name: 'a/b', type: 'float32', shape: [6], data: m(6, 0.1, 2) },
+      { name: 'a', type: 'float32', shape: [1, 6] },
+      { name: 'svdf/wf', type: 'float32', shape: [4, 6], data: m(24, 0.5, 3) },
+      { name: 'svdf/wt', type: 'float32', shape: [4, 3], data: m(12, 0.5, 4) },
+      { name: 'svdf/b', type: 'float32', shape: [4], data: m(4, 0.1, 5) },
+      { name: 'svdf/state', type: 'float32', shape: [1, 12], variable: true },
+      { name: 'svdf', type: 'float32', shape: [1, 4] },
+      { name: 'b/w', type: 'float32', shape: [3, 4], data: m(12, 0.5, 6) },
+      { name: 'b/b', type: 'float32', shape: [3], data: m(3, 0.1, 7) },
+      { name: 'y', type: 'float32', shape: [1, 3] },
+    ],
+    operators: [
+      { op: 'FULLY_CONNECTED', inputs: [0, 1, 2], outputs: [3], options: { activation: 'RELU' } },
+      { op: 'SVDF', inputs: [3, 4, 5, 6, 7], outputs: [8], options: { rank: 1, activation: 'RELU' } },
+      { op: 'FULLY_CONNECTED', inputs: [8, 9, 10], outputs: [11] },
+    ],
+    inputs: [0],
+    outputs: [11],
+  });
+  const r = await quantizeFloatModel(model, uniformSamples(50, 8, 9));
+  t.deepEqual(r.decisions.map((d) => [d.kind, d.precision, d.reason]), [
+    ['FULLY_CONNECTED', 'int8', undefined],
+    ['SVDF', 'float32', 'no int8 rule for SVDF in the quantizer'],
+    ['FULLY_CONNECTED', 'int8', undefined],
+  ]);
+  const q = await loadModel(r.tflite);
+  t.teardown(() => q.dispose());
+  t.deepEqual(q.ops.map((o) => `${o.kind}:${o.precision}`), ['FULLY_CONNECTED:int8', 'DEQUANTIZE:float32', 'SVDF:float32', 'QUANTIZE:int8', 'FULLY_CONNECTED:int8']);
+  t.true(r.report.layers.every((l) => l.sqnrDb === null || l.sqnrDb > 15), r.report.layers.map((l) => `${l.output} ${l.sqnrDb}`).join(', '));
+});

@@ -159,7 +159,8 @@ class Rewriter {
   }
 }
 
-const isActivation = (g: Graph, t: number): boolean => t >= 0 && !g.tensors[t].data;
+/** Values an op writes at run time (recurrent state is carried over like a constant: it keeps its own dtype). */
+const isActivation = (g: Graph, t: number): boolean => t >= 0 && !g.tensors[t].data && !g.tensors[t].variable;
 const isFloatConst = (g: Graph, t: number): boolean => t >= 0 && !!g.tensors[t].data && g.tensors[t].dtype === 'float32';
 
 /** Why op cannot be int8 in this graph, or undefined when it can. */
