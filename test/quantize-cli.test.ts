@@ -28,6 +28,9 @@ test('usage, unknown commands and missing options', (t) => {
   t.regex(help.stdout, /qie-fleet quantize MODEL/);
   t.regex(help.stdout, /qie-fleet compare A/);
   t.is(fleet('frobnicate').status, 2);
+  const none = fleet();
+  t.is(none.status, 2);
+  t.regex(none.stderr, /usage: qie-fleet <command>/);
   const missing = fleet('quantize', 'm.tflite', '--out', 'x.tflite');
   t.is(missing.status, 2);
   t.regex(missing.stderr, /--calib DIR_OR_FILE is required/);
