@@ -65,6 +65,7 @@ test('wrong shape, NaN and empty data give clear errors', (t) => {
   refused(t, () => readSamples(put('short.bin', Buffer.from(Float32Array.from([1, 2, 3, 4, 5]).buffer)), 4), /short\.bin: 5 values is not a whole number of samples of 4 values/);
   refused(t, () => readSamples(put('odd.bin', Buffer.alloc(7)), 4), /7 bytes is not a whole number of float32 values/);
   refused(t, () => readSamples(put('bad.csv', '1,2,3\n4,5,6\n'), 4), /bad\.csv line 1: 3 values, the model input needs 4/);
+  refused(t, () => readSamples(put('text.csv', '1,2,3,4\n1,2,x,4\n'), 4), /text\.csv line 2: "x" is not a number/);
   refused(t, () => readSamples(put('bad.json', '[[1,2,3,4],[1,2]]'), 4), /bad\.json sample 1: 2 values, the model input needs 4/);
   refused(t, () => readSamples(put('shape.npy', npy([1, 2, 3, 4, 5, 6], [2, 3])), 4), /6 values is not a whole number of samples of 4/);
   refused(t, () => readSamples(put('nan.csv', '1,2,3,4\n1,nan,3,4\n'), 4), /nan\.csv sample 1: value 1 is NaN/);

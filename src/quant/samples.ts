@@ -82,9 +82,14 @@ function fromCsv(text: string, elements: number, where: string): Float32Array[] 
   if (lines.length && lines[0].split(',').some((c) => c.trim() !== '' && Number.isNaN(Number(c)) && !/^nan$/i.test(c.trim()))) lines.shift();
   if (lines.length === 0) bad(`${where}: no calibration samples`);
   return lines.map((l, i) => {
-    const cells = l.split(',').map((c) => Number(c.trim()));
+    const cells = l.split(',').map((c) => c.trim());
     if (cells.length !== elements) bad(`${where} line ${i + 1}: ${cells.length} values, the model input needs ${elements}`);
-    return Float32Array.from(cells);
+    return Float32Array.from(cells, (c) => {
+      const v = Number(c);
+      // NaN written as such is reported by the finiteness check; anything else is not a number
+      if (c === '' || (Number.isNaN(v) && !/^nan$/i.test(c))) bad(`${where} line ${i + 1}: ${JSON.stringify(c)} is not a number`);
+      return v;
+    });
   });
 }
 
