@@ -23,8 +23,9 @@ export interface Compiled {
 export interface CompileOptions {
   /**
    * Make every intermediate activation an extra graph output (after the model's own
-   * outputs, in tensor order), so a run returns all of them: the quantization
-   * toolchain calibrates and compares models layer by layer this way.
+   * outputs, in op order), so a run returns all of them: the quantization toolchain
+   * calibrates and compares models layer by layer this way. The runtime takes at
+   * most 64 graph outputs; src/quant/runner.ts exposes bigger graphs in slices.
    */
   exposeTensors?: boolean;
 }
