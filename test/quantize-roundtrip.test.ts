@@ -13,6 +13,8 @@ import { smallCnn, uniformSamples } from './helpers/quant-models';
 import { listModels, loadManifest, modelPath, readCase, sharedDir } from './helpers/shared';
 import { graphToTflite } from '../src/model/export/graph-to-tflite';
 import { loadModel } from '../src';
+import { Model } from '../src/engine/model';
+import { writePlan } from '../src/model/plan';
 
 const floats = (t: Tensor) => new Float32Array(t.data!.buffer.slice(t.data!.byteOffset, t.data!.byteOffset + t.data!.byteLength));
 const round = (x: number) => Math.sign(x) * Math.round(Math.abs(x));
@@ -95,4 +97,27 @@ test('graphToTflite: every shared model written back from the IR re-imports to t
     b.dispose();
     t.deepEqual(yb.map((y) => Buffer.from(y.buffer, y.byteOffset, y.byteLength)), ya.map((y) => Buffer.from(y.buffer, y.byteOffset, y.byteLength)), name);
   }
+});
+
+test('graphToTflite: conv pads no TFLite padding mode gives (as from ONNX) become an explicit PAD', async (t) => {
+  const g = compileModel(smallCnn()).graph;
+  // top 2, left 0, bottom 0, right 2: still 8x8 out, but neither SAME (1,1,1,1) nor VALID
+  const conv = g.ops[0];
+  const skewed = { ...g, ops: [{ ...conv, attrs: { ...conv.attrs, padTop: 2, padLeft: 0, padBottom: 0, padRight: 2 } }, ...g.ops.slice(1)] };
+  const written = compileModel(graphToTflite(skewed)).graph;
+  t.deepEqual(written.ops.map((o) => o.kind).slice(0, 2), ['PAD', 'CONV_2D']);
+  t.deepEqual(written.ops[1].attrs, { ...conv.attrs, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0 });
+  const direct = new Model(skewed, writePlan(skewed), 'tflite', {});
+  const viaFile = await loadModel(graphToTflite(skewed));
+  t.teardown(() => {
+    direct.dispose();
+    viaFile.dispose();
+  });
+  for (const x of uniformSamples(3, 128, 4)) t.deepEqual(Array.from((await viaFile.run([x]))[0] as Float32Array), Array.from((await direct.run([x]))[0] as Float32Array));
+  // and quantized: the PAD runs in int8 with the conv input's parameters
+  const q = await quantizeFloatModel(skewed, uniformSamples(40, 128, 5));
+  const m = await loadModel(q.tflite);
+  t.teardown(() => m.dispose());
+  t.deepEqual(m.ops.slice(0, 2).map((o) => `${o.kind}:${o.precision}`), ['PAD:int8', 'CONV_2D:int8']);
+  t.true(q.report.endToEnd.top1Agreement >= 0.75);
 });

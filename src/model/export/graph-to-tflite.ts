@@ -27,18 +27,41 @@ function modesFor(inSize: number, k: number, stride: number, dilation: number, o
   return modes;
 }
 
-function padding(g: Graph, op: Op, kh: number, kw: number): 'SAME' | 'VALID' {
+function paddingMode(g: Graph, op: Op, kh: number, kw: number): 'SAME' | 'VALID' | undefined {
   const a = op.attrs;
   const inp = g.tensors[op.inputs[0]].shape;
   const out = g.tensors[op.outputs[0]].shape;
   const h = modesFor(inp[1], kh, a.strideH, a.dilationH ?? 1, out[1], a.padTop, a.padBottom);
   const w = modesFor(inp[2], kw, a.strideW, a.dilationW ?? 1, out[2], a.padLeft, a.padRight);
   for (const m of ['SAME', 'VALID'] as const) if (h.has(m) && w.has(m)) return m;
+  return undefined;
+}
+
+function padding(g: Graph, op: Op, kh: number, kw: number): 'SAME' | 'VALID' {
+  const mode = paddingMode(g, op, kh, kw);
+  if (mode) return mode;
+  const a = op.attrs;
   throw new QieError('unsupported_op', `${op.name}: pads [${a.padTop}, ${a.padLeft}, ${a.padBottom}, ${a.padRight}] are neither TFLite SAME nor VALID padding`);
+}
+
+/**
+ * Conv-like ops whose explicit pads (from ONNX, say) match no TFLite padding mode:
+ * an explicit PAD (zeros; in int8 the zero point) in front, then the op with VALID.
+ */
+function explicitPad(g: Graph, op: Op, nextTensor: number, names: Set<string>): { pad: TflOperatorSpec; padded: number; extra: TflTensorSpec[] } {
+  const a = op.attrs;
+  const x = g.tensors[op.inputs[0]];
+  const [n, h, w, c] = x.shape;
+  const pads: TflTensorSpec = { name: unique(`${x.name}/pads`, names), type: 'int32', shape: [4, 2], data: i32([0, 0, a.padTop, a.padBottom, a.padLeft, a.padRight, 0, 0]) };
+  const padded: TflTensorSpec = { name: unique(`${x.name}/padded`, names), type: TFL_TYPES[x.dtype], shape: [n, h + a.padTop + a.padBottom, w + a.padLeft + a.padRight, c] };
+  if (x.quant) padded.quant = { scale: [...x.quant.scales], zeroPoint: [...x.quant.zeroPoints] };
+  return { pad: { op: 'PAD', inputs: [op.inputs[0], nextTensor], outputs: [nextTensor + 1] }, padded: nextTensor + 1, extra: [pads, padded] };
 }
 
 interface Written {
   spec: TflOperatorSpec;
+  /** An operator that must run first (the explicit PAD). */
+  before?: TflOperatorSpec;
   /** Extra constant tensors the TFLite form needs (RESHAPE's shape). */
   extra?: TflTensorSpec[];
 }
@@ -48,21 +71,21 @@ function operator(g: Graph, op: Op, nextTensor: number, names: Set<string>): Wri
   const base = { inputs: [...op.inputs], outputs: [...op.outputs] };
   const opt = (options: Record<string, OptionValue>, name: string = op.kind): Written => ({ spec: { op: name, ...base, options } });
   switch (op.kind) {
-    case 'CONV_2D': {
-      const f = g.tensors[op.inputs[1]].shape;
-      return opt({ padding: padding(g, op, f[1], f[2]), strideH: a.strideH, strideW: a.strideW, dilationH: a.dilationH ?? 1, dilationW: a.dilationW ?? 1, activation: a.activation ?? 0 });
-    }
+    case 'CONV_2D':
     case 'DEPTHWISE_CONV_2D': {
       const f = g.tensors[op.inputs[1]].shape;
-      return opt({
-        padding: padding(g, op, f[1], f[2]),
+      const options: Record<string, OptionValue> = {
         strideH: a.strideH,
         strideW: a.strideW,
         dilationH: a.dilationH ?? 1,
         dilationW: a.dilationW ?? 1,
         activation: a.activation ?? 0,
-        depthMultiplier: a.depthMultiplier ?? 1,
-      });
+        ...(op.kind === 'DEPTHWISE_CONV_2D' ? { depthMultiplier: a.depthMultiplier ?? 1 } : {}),
+      };
+      const mode = paddingMode(g, op, f[1], f[2]);
+      if (mode) return opt({ padding: mode, ...options });
+      const p = explicitPad(g, op, nextTensor, names);
+      return { before: p.pad, extra: p.extra, spec: { op: op.kind, inputs: [p.padded, ...op.inputs.slice(1)], outputs: base.outputs, options: { padding: 'VALID', ...options } } };
     }
     case 'AVERAGE_POOL_2D':
     case 'MAX_POOL_2D':
@@ -131,6 +154,7 @@ export function graphToTflite(g: Graph, description?: string): Uint8Array {
   for (const op of g.ops) {
     const w = operator(g, op, tensors.length, names);
     if (w.extra) tensors.push(...w.extra);
+    if (w.before) operators.push(w.before);
     operators.push(w.spec);
   }
   return buildTflite({ tensors, operators, inputs: [...g.inputs], outputs: [...g.outputs], description: description ?? g.source.description });
