@@ -6,3 +6,6 @@ export type { QuantParams, TypedArray } from './engine/tensors';
 export { QieError, isQieError } from './errors';
 export type { QieErrorCode } from './errors';
 export { compileModel } from './model/compile';
+export { quantizeFloatModel, formatReport } from './quant/ptq';
+export type { PtqOptions, PtqResult, AccuracyReport } from './quant/ptq';
+export { compareGraphs } from './quant/compare';

@@ -1,5 +1,6 @@
 // The demo model, made from the project's own code: synthetic motion windows,
-// a small trained perceptron, TFLite int8 quantization. No download, no ../shared.
+// a small trained perceptron, int8 quantization by the project's quantization
+// toolchain (src/quant). No download, no ../shared.
 import { quantizeMlp } from './quantize';
 import { CLASSES, FEATURES, makeDataset } from './synthetic';
 import { Mlp, train } from './train';

@@ -28,12 +28,19 @@ export interface Compiled {
 export interface CompileOptions {
   /** ONNX node names of quantized layers to keep in float32. */
   floatOps?: string[];
+  /**
+   * Make every intermediate activation an extra graph output (after the model's own
+   * outputs, in op order), so a run returns all of them: the quantization toolchain
+   * calibrates and compares models layer by layer this way. The runtime takes at
+   * most 64 graph outputs; src/quant/runner.ts exposes bigger graphs in slices.
+   */
+  exposeTensors?: boolean;
 }
 
 export function compileModel(bytes: Uint8Array, opts: CompileOptions = {}): Compiled {
   const format = detectFormat(bytes);
+  let graph: Graph;
   if (format === 'onnx') {
-    let graph: Graph;
     try {
       graph = runOnnxPasses(importOnnx(bytes), { floatOps: opts.floatOps ?? [] });
     } catch (e) {
@@ -41,9 +48,36 @@ export function compileModel(bytes: Uint8Array, opts: CompileOptions = {}): Comp
       // a malformed graph the importer's checks let through must still be a model error
       throw new QieError('model_invalid', `invalid ONNX model (unexpected: ${e instanceof Error ? e.message : String(e)})`);
     }
-    return { graph, plan: writePlan(graph), format };
+  } else {
+    if (opts.floatOps?.length) throw new QieError('bad_option', 'floatOps applies to ONNX models only');
+    graph = runPasses(importTflite(bytes));
   }
-  if (opts.floatOps?.length) throw new QieError('bad_option', 'floatOps applies to ONNX models only');
-  const graph = runPasses(importTflite(bytes));
+  if (opts.exposeTensors) graph = exposeTensors(graph);
   return { graph, plan: writePlan(graph), format };
+}
+
+/** Activations written by an op that are not graph outputs (nor constants or recurrent state), in op order. */
+export function intermediateTensors(g: Graph): number[] {
+  const seen = new Set([...g.outputs, ...g.inputs]);
+  const out: number[] = [];
+  for (const op of g.ops) {
+    for (const t of op.outputs) {
+      if (seen.has(t) || g.tensors[t].data || g.tensors[t].variable) continue;
+      seen.add(t);
+      out.push(t);
+    }
+  }
+  return out;
+}
+
+/**
+ * The same graph with intermediate activations (all of them, or the listed ones)
+ * also listed as graph outputs. Outputs live to the end of a run in the arena, so
+ * the arena grows; the arithmetic is unchanged.
+ */
+export function exposeTensors(g: Graph, only?: number[]): Graph {
+  const extra = only ?? intermediateTensors(g);
+  const outputs = [...g.outputs, ...extra];
+  const uint8Io = g.uint8Io && { inputs: g.uint8Io.inputs, outputs: [...g.uint8Io.outputs, ...extra.map(() => false)] };
+  return { ...g, outputs, ...(uint8Io ? { uint8Io } : {}) };
 }

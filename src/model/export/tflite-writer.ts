@@ -1,6 +1,7 @@
 // A TFLite flatbuffer writer (schema 3, identifier "TFL3", buffer 0 empty) with the
 // builtin options tables of the ops qie imports. Used by the demo model maker and the
-// tests; the quantization toolchain will write its models with it.
+// tests; the quantization toolchain writes its models with it (through
+// graph-to-tflite.ts).
 //
 //   buildTflite({
 //     tensors: [
