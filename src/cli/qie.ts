@@ -7,11 +7,13 @@ import { loadModel, Model } from '../engine/model';
 import { asBytes, dequantize } from '../engine/tensors';
 import { QieError } from '../errors';
 import { compileModel } from '../model/compile';
+import { serve, SERVE_USAGE } from '../daemon/serve';
 import { formatInspect, inspectReport } from './inspect';
 
 const USAGE = `usage:
   qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels ref|auto] [--threads N]
   qie inspect MODEL [--json] [--kernels ref|auto]
+${SERVE_USAGE}
 
   run      reads raw little-endian tensor bytes for each model input (in order), runs the
            model and writes DIR/output_0.bin, DIR/output_1.bin, ...; --json prints the
@@ -106,6 +108,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'inspect':
         await cmdInspect(rest);
         return 0;
+      case 'serve':
+        return await serve(rest);
       case undefined:
       case 'help':
       case '--help':
