@@ -98,3 +98,20 @@ export function decodeBinaryReply(b: Buffer): BinaryReply {
   }
   return { id, status, outputs };
 }
+
+/** Client side (tests, benchmarks, examples): builds a binary request. */
+export function encodeBinaryRequest(id: number, inputs: Uint8Array[], opts: { deadlineMs?: number; replyTo?: string } = {}): Buffer {
+  const reply = Buffer.from(opts.replyTo ?? '', 'utf8');
+  const b = Buffer.alloc(HEADER + reply.length + inputs.reduce((a, x) => a + x.length, 0));
+  b.set(REQUEST_MAGIC, 0);
+  b.writeUInt32LE(id >>> 0, 4);
+  b.writeUInt32LE(opts.deadlineMs ?? 0, 8);
+  b.writeUInt16LE(reply.length, 12);
+  b.set(reply, HEADER);
+  let off = HEADER + reply.length;
+  for (const x of inputs) {
+    b.set(x, off);
+    off += x.length;
+  }
+  return b;
+}
