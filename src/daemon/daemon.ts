@@ -126,7 +126,14 @@ export class Daemon {
     }
     // aedes speaks 3.1.1 only; elsewhere try 5 and fall back when refused
     this.protocol = !c.broker.url ? 4 : c.broker.protocolVersion === 4 ? 4 : 5;
-    await this.openClient();
+    // a gateway may boot before its network: after connectTimeoutMs, serve anyway and
+    // let mqtt.js keep reconnecting (a refusal of our credentials still fails start-up)
+    let timer: NodeJS.Timeout | undefined;
+    const connected = await Promise.race([
+      this.openClient().then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), c.broker.connectTimeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+    if (!connected) this.log.warn({ url: this.brokerUrl }, 'broker not reachable yet: serving and retrying in the background');
   }
 
   private clientOptions(): IClientOptions {
