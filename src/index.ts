@@ -6,8 +6,7 @@ export type { QuantParams, TypedArray } from './engine/tensors';
 export { QieError, isQieError } from './errors';
 export type { QieErrorCode } from './errors';
 export { compileModel } from './model/compile';
-export { Daemon } from './daemon/daemon';
-export { loadConfig, parseConfig, ConfigError } from './config/load';
+// the daemon itself (mqtt, zod, pino) is not loaded by the library: `qie serve` runs it
 export type { Config, ModelConfig } from './config/schema';
 export { encodeBinaryRequest, decodeBinaryReply } from './daemon/binary';
 export { REPLY_ERROR_CODES } from './daemon/reply-error';

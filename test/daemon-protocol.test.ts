@@ -218,3 +218,41 @@ test('scheduler: reload moves queued requests to the new model; removed models a
   s.close();
   t.throws(() => s.submit('a', job('late')), { message: /shutting down/ });
 });
+
+test('5,000 mutated requests (JSON and binary) parse or give a ReplyError, never anything else', (t) => {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const seeds = [
+    Buffer.from(JSON.stringify({ id: 'x', replyTo: 'a/b', deadlineMs: 10, inputs: [{ dtype: 'int8', shape: [1, 4], data: 'AQID/w==' }] })),
+    Buffer.from(JSON.stringify({ inputs: [{ dtype: 'float32', data: [0.5, 1, -2, 3] }] })),
+    encodeBinaryRequest(77, [Buffer.from([1, 2, 3, 4])], { replyTo: 'r/x', deadlineMs: 5 }),
+  ];
+  const outcomes = { ok: 0, refused: 0 };
+  for (let i = 0; i < 5000; i++) {
+    const b = Buffer.from(seeds[i % seeds.length]);
+    const edits = 1 + Math.floor(rand() * 4);
+    let m: Buffer = b;
+    for (let e = 0; e < edits; e++) {
+      const at = Math.floor(rand() * m.length);
+      const kind = rand();
+      if (kind < 0.6) m[at] = Math.floor(rand() * 256);
+      else if (kind < 0.8) m = m.subarray(0, at);
+      else m = Buffer.concat([m.subarray(0, at), Buffer.from([Math.floor(rand() * 256)]), m.subarray(at)]);
+    }
+    const r = parseRequest(m, 1 << 20);
+    if (r.error) {
+      t.true(r.error instanceof ReplyError);
+      outcomes.refused++;
+      continue;
+    }
+    try {
+      r.request!.inputs([IN]);
+      outcomes.ok++;
+    } catch (e) {
+      if (!(e instanceof ReplyError)) return t.fail(`non-ReplyError for ${m.toString('hex')}: ${(e as Error).stack}`);
+      outcomes.refused++;
+    }
+  }
+  t.log(JSON.stringify(outcomes));
+  t.true(outcomes.ok > 0 && outcomes.refused > 0);
+});

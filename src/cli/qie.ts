@@ -7,19 +7,20 @@ import { loadModel, Model } from '../engine/model';
 import { asBytes, dequantize } from '../engine/tensors';
 import { QieError } from '../errors';
 import { compileModel } from '../model/compile';
-import { serve, SERVE_USAGE } from '../daemon/serve';
 import { formatInspect, inspectReport } from './inspect';
 
 const USAGE = `usage:
   qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels ref|auto] [--threads N]
   qie inspect MODEL [--json] [--kernels ref|auto]
-${SERVE_USAGE}
+  qie serve --config FILE
 
   run      reads raw little-endian tensor bytes for each model input (in order), runs the
            model and writes DIR/output_0.bin, DIR/output_1.bin, ...; --json prints the
            outputs with dequantized values instead (or as well, with --out).
   inspect  prints ops (with the kernel chosen for each), tensors, quantization, the
-           arena size and the multiply-accumulate count; --json for machines.`;
+           arena size and the multiply-accumulate count; --json for machines.
+  serve    runs the MQTT inference daemon until SIGTERM; SIGHUP reloads the config
+           (README "Gateway daemon", "Configuration", "MQTT topics").`;
 
 async function cmdRun(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -109,7 +110,8 @@ export async function main(argv: string[]): Promise<number> {
         await cmdInspect(rest);
         return 0;
       case 'serve':
-        return await serve(rest);
+        // loaded on demand: mqtt, zod and pino cost `run` and `inspect` nothing
+        return await (require('../daemon/serve') as typeof import('../daemon/serve')).serve(rest);
       case undefined:
       case 'help':
       case '--help':

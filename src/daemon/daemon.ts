@@ -322,8 +322,16 @@ export class Daemon {
     });
   }
 
+  private reloading: Promise<boolean> = Promise.resolve(true);
+
   /** Re-reads the configuration: models are loaded anew; on any error the running set stays. */
-  async reload(): Promise<boolean> {
+  reload(): Promise<boolean> {
+    // one reload at a time: a second SIGHUP waits for the first
+    this.reloading = this.reloading.then(() => this.reloadNow());
+    return this.reloading;
+  }
+
+  private async reloadNow(): Promise<boolean> {
     if (this.stopping) return false;
     const read = this.opts.reloadConfig;
     if (!read) {
@@ -378,6 +386,7 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.notifier.stopping();
+    await this.reloading.catch(() => undefined);
     this.log.info({ pending: this.scheduler.pending }, 'stopping: draining requests');
     this.scheduler.close();
     if (this.client?.connected) {

@@ -8,8 +8,6 @@ import { Daemon } from './daemon';
 
 export const EXIT_CONFIG = 78;
 
-export const SERVE_USAGE = `  qie serve --config FILE   runs the MQTT inference daemon (see README "Gateway daemon")`;
-
 /** Runs a daemon until a stop signal; resolves to the process exit code. */
 export async function runDaemon(config: Config, configPath?: string): Promise<number> {
   // inference runs on the libuv pool: give it room for `concurrency` runs beside file I/O
@@ -51,7 +49,7 @@ export async function runDaemon(config: Config, configPath?: string): Promise<nu
 export async function serve(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
   if (!values.config) {
-    process.stderr.write(`qie serve: --config FILE is required\n${SERVE_USAGE}\n`);
+    process.stderr.write('qie serve: --config FILE is required\n  qie serve --config FILE\n');
     return 2;
   }
   let config: Config;
