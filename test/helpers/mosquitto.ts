@@ -53,6 +53,7 @@ export class Mosquitto {
     readonly port: number,
     users: Users,
     acl: string,
+    listenerLines: string[] = [],
   ) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'qie-mosq-'));
     const passwd = path.join(this.dir, 'passwd');
@@ -62,6 +63,7 @@ export class Mosquitto {
       path.join(this.dir, 'mosquitto.conf'),
       [
         `listener ${port} 127.0.0.1`,
+        ...listenerLines,
         'allow_anonymous false',
         `password_file ${passwd}`,
         `acl_file ${path.join(this.dir, 'acl')}`,
@@ -80,8 +82,9 @@ export class Mosquitto {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
-  static async start(users: Users, acl: string): Promise<Mosquitto> {
-    const m = new Mosquitto(await freePort(), users, acl);
+  /** listenerLines: extra settings of the listener (TLS files, ...). */
+  static async start(users: Users, acl: string, listenerLines: string[] = []): Promise<Mosquitto> {
+    const m = new Mosquitto(await freePort(), users, acl, listenerLines);
     await m.restart();
     return m;
   }
