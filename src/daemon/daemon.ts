@@ -83,6 +83,7 @@ export class Daemon {
   private connectedAt: number | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private lastError: string | undefined;
   private counters: Counters = { received: 0, ok: 0, errors: Object.fromEntries(REPLY_ERROR_CODES.map((c) => [c, 0])) as Record<ReplyErrorCode, number>, connects: 0, reloads: 0 };
 
   constructor(
@@ -172,11 +173,12 @@ export class Daemon {
     const client = mqtt.connect(this.brokerUrl, this.clientOptions());
     this.client = client;
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
-    client.on('reconnect', () => this.log.info({ url: this.brokerUrl }, 'reconnecting to the broker'));
+    client.on('reconnect', () => this.log.debug({ url: this.brokerUrl }, 'reconnecting to the broker'));
     client.on('offline', () => this.log.warn({ url: this.brokerUrl }, 'broker connection lost'));
     return new Promise((resolve, reject) => {
       let first = true;
       client.on('connect', () => {
+        this.lastError = undefined;
         this.connectedAt = Date.now();
         this.counters.connects++;
         this.log.info({ url: this.brokerUrl, protocolVersion: this.protocol }, 'connected to the broker');
@@ -204,7 +206,9 @@ export class Daemon {
           this.openClient().then(resolve, reject);
           return;
         }
-        this.log.error({ err: e.message, code: e.code }, 'MQTT error');
+        // one line per distinct error: an outage retried every reconnectMs does not flood the journal
+        if (e.message !== this.lastError) this.log.error({ err: e.message, code: e.code }, 'MQTT error');
+        this.lastError = e.message;
         // bad credentials / not authorized: retrying will not help at start-up
         if (first && (e.code === 4 || e.code === 5 || e.code === 134 || e.code === 135)) {
           first = false;
