@@ -69,18 +69,22 @@ async function main(): Promise<void> {
   const input: Buffer = shared ? readCase('person_detect', 'person_tflm_test').inputs[0].data : Buffer.alloc(96, 1);
   console.log(`qie MQTT benchmark: ${name}${shared ? '' : ' (NOTICE: ../shared absent, demo model instead of person_detect)'}, input ${input.length} bytes, kernels ${process.env.QIE_KERNELS ?? 'auto'}`);
 
-  // raw model.run, in this process
+  // raw model.run in this process, measured before and after the MQTT runs: the
+  // spread between the two shows how noisy the machine was
   const model = await loadModel(file);
-  for (let i = 0; i < 20; i++) await model.run([input]);
-  const raw: number[] = [];
-  const rawStart = performance.now();
-  for (let i = 0; i < 300; i++) {
-    const t0 = performance.now();
-    await model.run([input]);
-    raw.push(performance.now() - t0);
-  }
-  const rawWall = performance.now() - rawStart;
-  model.dispose();
+  const rawRun = async (label: string): Promise<string> => {
+    for (let i = 0; i < 20; i++) await model.run([input]);
+    const raw: number[] = [];
+    const start = performance.now();
+    for (let i = 0; i < 300; i++) {
+      const t0 = performance.now();
+      await model.run([input]);
+      raw.push(performance.now() - t0);
+    }
+    const wall = performance.now() - start;
+    return `${label.padEnd(44)} ${fmt(pct(raw, 50))} ${fmt(pct(raw, 99))} ${((1000 * raw.length) / wall).toFixed(0).padStart(9)}`;
+  };
+  const rawBefore = await rawRun('raw model.run (in process, sequential)');
 
   const broker = await Mosquitto.start(TEST_USERS, TEST_ACL);
   const results: string[] = [];
@@ -105,7 +109,7 @@ async function main(): Promise<void> {
         results.push(`${label.padEnd(44)} ${fmt(pct(r.rtt, 50))} ${fmt(pct(r.rtt, 99))} ${((1000 * total) / r.wallMs).toFixed(0).padStart(9)}${r.errors ? `  (${r.errors} errors)` : ''}`);
       };
       if (instances === 1) {
-        results.push(`${'raw model.run (in process, sequential)'.padEnd(44)} ${fmt(pct(raw, 50))} ${fmt(pct(raw, 99))} ${((1000 * raw.length) / rawWall).toFixed(0).padStart(9)}`);
+        results.push(rawBefore);
         await row('MQTT JSON, 1 in flight', json, 300, 1);
         await row('MQTT binary, 1 in flight', bin, 300, 1);
       }
@@ -116,7 +120,9 @@ async function main(): Promise<void> {
       await client.endAsync();
       await daemon.stop('SIGTERM');
     }
+    results.push(await rawRun('raw model.run again, after the MQTT runs'));
   } finally {
+    model.dispose();
     await broker.dispose();
     cfg.cleanup();
   }
