@@ -153,3 +153,32 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+test('without socat, notifications fall back to systemd-notify', async (t) => {
+  if (!existsSync('/usr/bin/socat') || !existsSync('/usr/bin/systemd-notify')) {
+    t.log('NOTICE: socat or systemd-notify is absent: fallback test skipped');
+    return t.pass();
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'qie-notify-'));
+  const sock = path.join(dir, 'notify.sock');
+  const recv = spawn('/usr/bin/socat', ['-u', `UNIX-RECV:${sock}`, '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let got = '';
+  recv.stdout.on('data', (d: Buffer) => (got += d.toString()));
+  t.teardown(() => {
+    recv.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+  // a PATH where only systemd-notify is found
+  const bin = path.join(dir, 'bin');
+  (await import('node:fs')).mkdirSync(bin);
+  (await import('node:fs')).symlinkSync('/usr/bin/systemd-notify', path.join(bin, 'systemd-notify'));
+  const warnings: string[] = [];
+  const { SystemdNotifier } = await import('../src/daemon/notify');
+  const n = new SystemdNotifier({ warn: (_o, msg) => warnings.push(msg) }, { NOTIFY_SOCKET: sock, PATH: bin });
+  t.regex(warnings[0], /socat not found/);
+  n.ready();
+  n.stopping();
+  await until(() => /READY=1/.test(got) && /STOPPING=1/.test(got), 10_000);
+  n.close();
+});

@@ -11,6 +11,22 @@
 // writes that coalesce in the pipe still parse. Without socat, it falls back to
 // `systemd-notify --no-block` per message.
 import { ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import * as path from 'node:path';
+
+/** Looks a command up on PATH now: a failed spawn is only reported later, after a write was lost. */
+function onPath(cmd: string, envPath: string | undefined): boolean {
+  for (const dir of (envPath ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(path.join(dir, cmd), constants.X_OK);
+      return true;
+    } catch {
+      // not in this directory
+    }
+  }
+  return false;
+}
 
 export interface NotifyLog {
   warn(obj: object, msg: string): void;
@@ -27,6 +43,10 @@ export class SystemdNotifier {
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
     this.socket = env.NOTIFY_SOCKET || undefined;
+    if (this.socket && !onPath('socat', env.PATH)) {
+      this.useFallback = true;
+      this.log.warn({ socket: this.socket }, 'socat not found: sending systemd notifications with systemd-notify');
+    }
   }
 
   get enabled(): boolean {
@@ -53,15 +73,12 @@ export class SystemdNotifier {
 
   private startRelay(): void {
     const address = this.socket!.startsWith('@') ? `ABSTRACT-SENDTO:${this.socket!.slice(1)}` : `UNIX-SENDTO:${this.socket}`;
-    const relay = spawn('socat', ['-u', 'STDIN', address], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const relay = spawn('socat', ['-u', 'STDIN', address], { stdio: ['pipe', 'ignore', 'pipe'], env: this.env });
     let stderr = '';
     relay.stderr?.on('data', (d: Buffer) => (stderr += d.toString()).slice(-2000));
     relay.stdin?.on('error', () => undefined); // reported through 'exit'
     relay.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') {
-        this.useFallback = true;
-        this.log.warn({ socket: this.socket }, 'socat not found: sending systemd notifications with systemd-notify');
-      } else this.log.warn({ err: e.message }, 'systemd notification relay failed');
+      this.log.warn({ err: e.message }, 'systemd notification relay failed');
       this.relay = undefined;
     });
     relay.on('exit', (code) => {

@@ -25,7 +25,7 @@ export async function runDaemon(config: Config, configPath?: string): Promise<nu
     await daemon.stop().catch(() => undefined);
     return 1;
   }
-  daemon.log.info({ broker: daemon.brokerUrl, deviceId: config.deviceId }, 'serving');
+  daemon.log.info({ broker: daemon.brokerUrl }, 'serving');
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
       daemon.log.info({ signal }, 'stop requested');
