@@ -2,8 +2,15 @@
 // so `npm start` works on a laptop with nothing installed. aedes speaks MQTT 3.1.1,
 // so the daemon's client falls back to 3.1.1 against it.
 import { AddressInfo, createServer, Server, Socket } from 'node:net';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Aedes } = require('aedes') as { Aedes: { createBroker(opts?: object): Promise<AedesBroker> } };
+import { pathToFileURL } from 'node:url';
+
+type AedesModule = { Aedes: { createBroker(opts?: object): Promise<AedesBroker> } };
+
+// aedes is an ES module. This project compiles to CommonJS, where TypeScript turns
+// import() into require(), which loads ES modules only from Node 20.19 on; a real
+// import() of the resolved file works on every Node 20.
+const importModule = new Function('url', 'return import(url)') as (url: string) => Promise<AedesModule>;
+const loadAedes = (): Promise<AedesModule> => importModule(pathToFileURL(require.resolve('aedes')).href);
 
 interface AedesBroker {
   handle: (stream: Socket) => void;
@@ -17,6 +24,7 @@ export interface EmbeddedBroker {
 }
 
 export async function startEmbeddedBroker(host: string, port: number): Promise<EmbeddedBroker> {
+  const { Aedes } = await loadAedes();
   const aedes = await Aedes.createBroker();
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {

@@ -1,17 +1,17 @@
 // The gateway daemon: loads the configured models, answers inference requests
 // over MQTT, keeps a retained status, reloads on demand and drains on shutdown.
 import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Config } from '../config/schema';
-import { loadModel, Model } from '../engine/model';
 import { startEmbeddedBroker, EmbeddedBroker } from './broker';
 import { createLogger, Logger } from './logger';
 import { SystemdNotifier } from './notify';
 import { errorReply, okReply } from './reply';
 import { REPLY_ERROR_CODES, ReplyError, ReplyErrorCode } from './reply-error';
 import { Envelope, parseRequest } from './request';
-import { ModelSlot, Scheduler } from './scheduler';
+import { Scheduler } from './scheduler';
+import { loadSlots } from './slots';
+import { buildStatus, Counters, StatusDoc } from './status';
 import { Topics, topicsFor } from './topics';
 
 export interface DaemonOptions {
@@ -23,51 +23,9 @@ export interface DaemonOptions {
   notifier?: SystemdNotifier;
 }
 
-interface Counters {
-  received: number;
-  ok: number;
-  errors: Record<ReplyErrorCode, number>;
-  connects: number;
-  reloads: number;
-}
-
-const QIE_VERSION = (() => {
-  try {
-    return (JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-})();
-
 /** Keys whose change needs a new MQTT connection. */
 function connectionKey(c: Config): string {
   return JSON.stringify([c.deviceId, c.topicPrefix, c.broker, c.embeddedBroker, c.fleet]);
-}
-
-export async function loadSlots(c: Config): Promise<ModelSlot[]> {
-  const slots: ModelSlot[] = [];
-  try {
-    for (const m of c.models) {
-      const models: Model[] = [];
-      for (let i = 0; i < m.instances; i++) {
-        try {
-          models.push(await loadModel(m.path, { threads: m.threads, kernels: m.kernels }));
-        } catch (e) {
-          for (const x of models) x.dispose();
-          throw new Error(`model '${m.name}' (${m.path}): ${(e as Error).message}`);
-        }
-      }
-      slots.push(new ModelSlot({ name: m.name, version: m.version, labels: m.labels, topK: m.topK, queueSize: m.queueSize, models }));
-      const labels = m.labels;
-      const out0 = models[0].outputs[0];
-      if (labels && out0 && out0.shape.reduce((a, b) => a * b, 1) !== labels.length)
-        throw new Error(`model '${m.name}': ${labels.length} labels but its first output has ${out0.shape.reduce((a, b) => a * b, 1)} values`);
-    }
-  } catch (e) {
-    for (const s of slots) s.dispose();
-    throw e;
-  }
-  return slots;
 }
 
 export class Daemon {
@@ -290,33 +248,8 @@ export class Daemon {
   }
 
   /** The retained status document. */
-  status(): object {
-    return {
-      state: 'online',
-      deviceId: this.config.deviceId,
-      qieVersion: QIE_VERSION,
-      pid: process.pid,
-      startedAt: new Date(this.startedAt).toISOString(),
-      connectedAt: this.connectedAt ? new Date(this.connectedAt).toISOString() : null,
-      uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
-      protocolVersion: this.protocol,
-      fleetGroup: this.config.fleet?.group ?? null,
-      concurrency: this.config.concurrency,
-      running: this.scheduler.running,
-      models: this.scheduler.list().map((s) => ({
-        name: s.identity.name,
-        version: s.identity.version,
-        instances: s.instances.length,
-        queueDepth: s.queue.length,
-        queueSize: s.queueSize,
-        running: s.running,
-        completed: s.completed,
-        inputs: s.inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, scale: t.scale ?? null, zeroPoint: t.zeroPoint ?? null })),
-        outputs: s.outputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, scale: t.scale ?? null, zeroPoint: t.zeroPoint ?? null })),
-        labels: s.identity.labels ?? null,
-      })),
-      counters: { ...this.counters, errors: { ...this.counters.errors } },
-    };
+  status(): StatusDoc {
+    return buildStatus({ config: this.config, protocol: this.protocol, startedAt: this.startedAt, connectedAt: this.connectedAt, running: this.scheduler.running, slots: this.scheduler.list(), counters: this.counters });
   }
 
   publishStatus(): void {
