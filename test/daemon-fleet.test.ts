@@ -32,7 +32,7 @@ if (!mosquittoAvailable()) {
     t.pass();
   });
 } else {
-  test.serial('broker stopped and restarted mid-stream: the daemon reconnects, status goes online again, requests are served', async (t) => {
+  test.serial('broker stopped and restarted mid-stream: the daemon reconnects, status goes online again, the stream is served', async (t) => {
     const broker = await Mosquitto.start(TEST_USERS, TEST_ACL);
     const cfg = daemonConfig(broker, 'gw-restart');
     const daemon = new DaemonProc(cfg.file);
@@ -42,33 +42,46 @@ if (!mosquittoAvailable()) {
       cfg.cleanup();
     });
     await daemon.waitFor('serving');
+    // one client streams a request every 10 ms across the outage (mqtt.js reconnects it too)
     const client = await connectClient(broker.url, { clientId: 'restart-client' });
+    t.teardown(() => client.endAsync());
     const replies = await collect(client, 'replies/restart');
+    const onlines: number[] = [];
+    client.on('message', (topic, p) => {
+      if (topic === 'qie/gw-restart/status' && state(p) === 'online') onlines.push(sent);
+    });
+    await client.subscribeAsync('qie/gw-restart/status', { qos: 1 });
     let sent = 0;
-    const send = () => client.publish('qie/gw-restart/infer/motion', body(`r${sent++}`), { qos: 1, properties: { responseTopic: 'replies/restart' } });
-    for (let i = 0; i < 20; i++) send();
-    await until(() => replies.length === 20);
+    const stream = setInterval(() => {
+      client.publish('qie/gw-restart/infer/motion', body(`r${sent++}`), { qos: 1, properties: { responseTopic: 'replies/restart' } });
+    }, 10);
+    t.teardown(() => clearInterval(stream));
+    await until(() => replies.length >= 20);
 
     await broker.stop();
     await daemon.waitFor('broker connection lost');
+    await new Promise((r) => setTimeout(r, 300));
     await broker.restart();
     await until(() => daemon.count('connected to the broker') >= 2);
-    await client.endAsync();
+    const firstAfter = onlines.length;
+    await until(() => onlines.length > firstAfter); // the daemon's new `online`, seen by the client
+    const servedFrom = onlines[onlines.length - 1];
+    const target = sent + 50;
+    await until(() => sent >= target);
+    clearInterval(stream);
+    const last = sent;
+    await until(() => replies.some((r) => JSON.parse(r.payload.toString()).id === `r${last - 1}`));
+    await new Promise((r) => setTimeout(r, 200));
 
-    // a new client (the broker lost all sessions) sees the daemon online and served
-    const c2 = await connectClient(broker.url, { clientId: 'restart-client-2' });
-    const online = nextMessage(c2, 'qie/gw-restart/status', (p) => state(p) === 'online');
-    await c2.subscribeAsync('qie/gw-restart/status', { qos: 1 });
-    const s = JSON.parse((await online).toString());
+    const ids = replies.map((r) => JSON.parse(r.payload.toString()).id as string);
+    t.is(new Set(ids).size, ids.length, 'no request answered twice');
+    // every request published after the client saw the daemon online again was answered
+    const missing = [];
+    for (let i = servedFrom; i < last; i++) if (!ids.includes(`r${i}`)) missing.push(i);
+    t.deepEqual(missing, []);
+    const s = JSON.parse((await nextMessage(client, 'qie/gw-restart/status', (p) => state(p) === 'online')).toString());
     t.true(s.counters.connects >= 2);
-    const after = await collect(c2, 'replies/restart2');
-    for (let i = 0; i < 20; i++) c2.publish('qie/gw-restart/infer/motion', body(`a${i}`), { qos: 1, properties: { responseTopic: 'replies/restart2' } });
-    await until(() => after.length === 20);
-    t.deepEqual(
-      after.map((r) => JSON.parse(r.payload.toString()).id),
-      Array.from({ length: 20 }, (_, i) => `a${i}`),
-    );
-    await c2.endAsync();
+    t.log(`${last} requests streamed, ${ids.length} answered (those in the outage may be lost by the broker), served again from request ${servedFrom}`);
   });
 
   test.serial('a daemon that dies leaves its last will: status offline (retained)', async (t) => {
