@@ -256,3 +256,27 @@ test('5,000 mutated requests (JSON and binary) parse or give a ReplyError, never
   t.log(JSON.stringify(outcomes));
   t.true(outcomes.ok > 0 && outcomes.refused > 0);
 });
+
+test('scheduler: a model with two instances runs two requests at once when concurrency allows', async (t) => {
+  const log: string[] = [];
+  const i1 = fakeModel(log, 'i1');
+  const i2 = fakeModel(log, 'i2');
+  const s = new Scheduler(2);
+  s.install([slot('m', [i1.model, i2.model], 8)]);
+  const results: number[] = [];
+  for (let k = 0; k < 4; k++) s.submit('m', { inputs: [Buffer.from([k, 0, 0, 0])], done: () => results.push(k) });
+  t.is(i1.pending + i2.pending, 2);
+  t.is(s.get('m')!.queue.length, 2);
+  i2.release();
+  await tick();
+  t.is(i2.pending, 1, 'the freed instance takes the next request');
+  s.setConcurrency(1);
+  i1.release();
+  i2.release();
+  await tick();
+  t.is(i1.pending + i2.pending, 1, 'concurrency lowered to 1');
+  i1.release() ?? i2.release();
+  await s.idle();
+  t.deepEqual(results.sort(), [0, 1, 2, 3]);
+  t.deepEqual(log, ['i1:0', 'i2:1', 'i2:2', 'i1:3']);
+});
