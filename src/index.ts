@@ -9,3 +9,8 @@ export { compileModel } from './model/compile';
 export { quantizeFloatModel, formatReport } from './quant/ptq';
 export type { PtqOptions, PtqResult, AccuracyReport } from './quant/ptq';
 export { compareGraphs } from './quant/compare';
+// the daemon itself (mqtt, zod, pino) is not loaded by the library: `qie serve` runs it
+export type { Config, ModelConfig } from './config/schema';
+export { encodeBinaryRequest, decodeBinaryReply } from './daemon/binary';
+export { REPLY_ERROR_CODES } from './daemon/reply-error';
+export type { ReplyErrorCode } from './daemon/reply-error';

@@ -12,12 +12,15 @@ import { formatInspect, inspectReport } from './inspect';
 const USAGE = `usage:
   qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels ref|auto] [--threads N] [--float-ops A,B]
   qie inspect MODEL [--json] [--kernels ref|auto] [--float-ops A,B]
+  qie serve --config FILE
 
   run      reads raw little-endian tensor bytes for each model input (in order), runs the
            model and writes DIR/output_0.bin, DIR/output_1.bin, ...; --json prints the
            outputs with dequantized values instead (or as well, with --out).
   inspect  prints ops (with the kernel chosen for each), tensors, quantization, the
            arena size and the multiply-accumulate count; --json for machines.
+  serve    runs the MQTT inference daemon until SIGTERM; SIGHUP reloads the config
+           (README "Gateway daemon", "Configuration", "MQTT topics").
   --float-ops  (ONNX) keeps the named quantized layers (ONNX node names) in float32.`;
 
 function floatOpsOption(v: string | undefined): string[] | undefined {
@@ -116,6 +119,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'inspect':
         await cmdInspect(rest);
         return 0;
+      case 'serve':
+        // loaded on demand: mqtt, zod and pino cost `run` and `inspect` nothing
+        return await (require('../daemon/serve') as typeof import('../daemon/serve')).serve(rest);
       case undefined:
       case 'help':
       case '--help':

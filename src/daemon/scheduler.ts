@@ -1,0 +1,223 @@
+// Per-model bounded queues feeding a fixed number of inference slots. A request
+// either gets a place in its model's queue or an immediate `busy`: memory stays
+// bounded whatever the request rate. Runs happen on the libuv pool (Model.run),
+// so the event loop keeps serving MQTT meanwhile.
+import type { Model, TensorMeta } from '../engine/model';
+import type { TypedArray } from '../engine/tensors';
+import { isQieError } from '../errors';
+import type { ModelIdentity } from './reply';
+import { ReplyError } from './reply-error';
+
+export type JobResult =
+  | { ok: true; outputs: TypedArray[]; metas: TensorMeta[]; model: ModelIdentity }
+  | { ok: false; error: ReplyError };
+
+export interface JobInput {
+  inputs: Uint8Array[];
+  /** Absolute time (performance.now() ms) after which the job is answered deadline_exceeded. */
+  deadlineAt?: number;
+  /** Called exactly once. */
+  done(r: JobResult): void;
+}
+
+class Job {
+  private settled = false;
+  timer?: NodeJS.Timeout;
+  constructor(readonly input: JobInput) {}
+  get isSettled(): boolean {
+    return this.settled;
+  }
+  settle(r: JobResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.input.done(r);
+  }
+}
+
+interface Instance {
+  model: Model;
+  busy: boolean;
+}
+
+export interface SlotSpec extends ModelIdentity {
+  queueSize: number;
+  models: Model[];
+}
+
+export class ModelSlot {
+  readonly identity: ModelIdentity;
+  readonly queueSize: number;
+  readonly instances: Instance[];
+  readonly queue: Job[] = [];
+  running = 0;
+  completed = 0;
+
+  constructor(spec: SlotSpec) {
+    this.identity = { name: spec.name, version: spec.version, labels: spec.labels, topK: spec.topK };
+    this.queueSize = spec.queueSize;
+    this.instances = spec.models.map((model) => ({ model, busy: false }));
+  }
+  get inputs(): TensorMeta[] {
+    return this.instances[0].model.inputs;
+  }
+  get outputs(): TensorMeta[] {
+    return this.instances[0].model.outputs;
+  }
+  /** Frees the models once their running jobs finish (Model.dispose waits for them). */
+  dispose(): void {
+    for (const i of this.instances) i.model.dispose();
+  }
+}
+
+export class Scheduler {
+  private slots = new Map<string, ModelSlot>();
+  private inFlight = 0;
+  private closed = false;
+  private rr = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private concurrency: number) {}
+
+  setConcurrency(n: number): void {
+    this.concurrency = n;
+    this.pump();
+  }
+
+  get(name: string): ModelSlot | undefined {
+    return this.slots.get(name);
+  }
+
+  list(): ModelSlot[] {
+    return [...this.slots.values()];
+  }
+
+  get running(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Installs a new set of models (start-up or reload). Queued requests of a model
+   * that stays move to its new slot; those of a removed model are answered
+   * unknown_model. The old models are disposed after their running jobs.
+   */
+  install(next: ModelSlot[]): void {
+    const old = this.slots;
+    this.slots = new Map(next.map((s) => [s.identity.name, s]));
+    for (const [name, slot] of old) {
+      const successor = this.slots.get(name);
+      for (const job of slot.queue.splice(0)) {
+        if (successor) successor.queue.push(job);
+        else job.settle({ ok: false, error: new ReplyError('unknown_model', `model '${name}' was removed by a reload`) });
+      }
+      slot.dispose();
+    }
+    this.pump();
+  }
+
+  /** Queues a job or throws ReplyError (unknown_model, busy, shutting_down). */
+  submit(name: string, input: JobInput): void {
+    if (this.closed) throw new ReplyError('shutting_down', 'the daemon is shutting down');
+    const slot = this.slots.get(name);
+    if (!slot) throw new ReplyError('unknown_model', `no model named '${name}' (loaded: ${[...this.slots.keys()].join(', ') || 'none'})`);
+    if (slot.queue.length >= slot.queueSize) throw new ReplyError('busy', `the queue of '${name}' is full (${slot.queueSize} waiting); retry later`);
+    const job = new Job(input);
+    if (input.deadlineAt !== undefined) {
+      const wait = Math.max(0, input.deadlineAt - performance.now());
+      job.timer = setTimeout(() => this.expire(job), wait);
+    }
+    slot.queue.push(job);
+    this.pump();
+  }
+
+  private expire(job: Job): void {
+    for (const slot of this.slots.values()) {
+      const k = slot.queue.indexOf(job);
+      if (k >= 0) slot.queue.splice(k, 1);
+    }
+    job.settle({ ok: false, error: new ReplyError('deadline_exceeded', 'the deadline passed before the result was ready') });
+    this.checkIdle();
+  }
+
+  private pump(): void {
+    const slots = [...this.slots.values()];
+    while (this.inFlight < this.concurrency && slots.length) {
+      let started = false;
+      for (let k = 0; k < slots.length && this.inFlight < this.concurrency; k++) {
+        const slot = slots[(this.rr + k) % slots.length];
+        const inst = slot.instances.find((i) => !i.busy);
+        const job = inst && slot.queue.shift();
+        if (!inst || !job) continue;
+        this.rr = (this.rr + k + 1) % slots.length;
+        this.start(slot, inst, job);
+        started = true;
+      }
+      if (!started) break;
+    }
+    this.checkIdle();
+  }
+
+  private start(slot: ModelSlot, inst: Instance, job: Job): void {
+    inst.busy = true;
+    slot.running++;
+    this.inFlight++;
+    const finish = (r: JobResult): void => {
+      inst.busy = false;
+      slot.running--;
+      slot.completed++;
+      this.inFlight--;
+      job.settle(r);
+      this.pump();
+    };
+    let run: Promise<TypedArray[]>;
+    try {
+      // Model.run takes a Buffer as raw bytes whatever the input dtype
+      run = inst.model.run(job.input.inputs.map((u) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)));
+    } catch (e) {
+      run = Promise.reject(e);
+    }
+    run.then(
+      (outputs) => finish({ ok: true, outputs, metas: inst.model.outputs, model: slot.identity }),
+      (e: unknown) => finish({ ok: false, error: toReplyError(e) }),
+    );
+  }
+
+  /** Refuses new jobs from now on. */
+  close(): void {
+    this.closed = true;
+  }
+
+  get pending(): number {
+    let n = this.inFlight;
+    for (const s of this.slots.values()) n += s.queue.length;
+    return n;
+  }
+
+  /** Resolves when nothing is queued or running. */
+  idle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private checkIdle(): void {
+    if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Answers every queued job with `code` (the drain timed out). */
+  abandonQueued(error: ReplyError): void {
+    for (const s of this.slots.values()) for (const job of s.queue.splice(0)) job.settle({ ok: false, error });
+    this.checkIdle();
+  }
+
+  disposeAll(): void {
+    for (const s of this.slots.values()) s.dispose();
+    this.slots.clear();
+  }
+}
+
+function toReplyError(e: unknown): ReplyError {
+  if (e instanceof ReplyError) return e;
+  if (isQieError(e) && e.code === 'bad_input') return new ReplyError('bad_request', e.message);
+  if (isQieError(e) && e.code === 'disposed') return new ReplyError('shutting_down', e.message);
+  return new ReplyError('internal', (e as Error)?.message ?? String(e));
+}
