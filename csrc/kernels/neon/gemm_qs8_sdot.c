@@ -1,0 +1,129 @@
+/* qs8 GEMM micro-kernel, 4x8 tile, 4-deep signed dot products (SDOT): aarch64
+ * cores with the dot product extension only. This file alone is compiled for
+ * armv8.2-a+dotprod (a pragma, not a global -march), and dispatch runs it only
+ * where HWCAP reports ASIMDDP, so the same binary still runs on a Cortex-A72.
+ *
+ * Activations and weights stay raw int8. With filter_zp == 0,
+ *   sum (x - izp) * w = sum x * w - izp * sum w
+ * holds in wrapping int32 arithmetic, so -izp * sum(w) is folded into the bias at
+ * pack time; padded taps hold izp itself and contribute zero, as in the reference. */
+#include "neon_common.h"
+
+#if defined(QIE_NEON_ENABLED) && defined(__aarch64__)
+
+#pragma GCC push_options
+#pragma GCC target("arch=armv8.2-a+dotprod")
+
+size_t qie_neondot_packed_bytes(int32_t n, int32_t k) {
+  const int32_t np = qie_neon_round_up(n, QIE_NEON_NR);
+  return qie_neon_requant_bytes(np) + (size_t)np * (size_t)qie_neon_round_up(k, 4);
+}
+
+/* Weights: block of 8 channels after block; within one, groups of 4 depths, each
+ * 8 channels x 4 bytes (channels 0-3 then 4-7: one 16-byte register each). */
+void qie_neondot_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const int8_t* w,
+                      const int32_t* bias, void* packed) {
+  const int32_t np = qie_neon_round_up(n, QIE_NEON_NR);
+  const int32_t k4 = qie_neon_round_up(k, 4);
+  qie_neon_pack_requant(rq, bias, n, np, packed);
+  const qie_neon_packed v = qie_neon_packed_view(packed, np);
+  int8_t* dst = (int8_t*)v.weights;
+  for (int32_t nb = 0; nb < np; nb += QIE_NEON_NR)
+    for (int32_t g = 0; g < k4; g += 4)
+      for (int32_t j = 0; j < QIE_NEON_NR; ++j)
+        for (int32_t d = 0; d < 4; ++d) {
+          const int32_t oc = nb + j, kk = g + d;
+          *dst++ = (oc < n && kk < k) ? w[(size_t)oc * k + kk] : 0;
+        }
+  for (int32_t oc = 0; oc < n; ++oc) {
+    uint32_t sum = 0;
+    for (int32_t kk = 0; kk < k; ++kk) sum += (uint32_t)(int32_t)w[(size_t)oc * k + kk];
+    v.bias[oc] = (int32_t)((uint32_t)v.bias[oc] - (uint32_t)rq->input_zp * sum);
+  }
+}
+
+#define DOT_ROW(r, g)                                       \
+  acc##r##l = vdotq_laneq_s32(acc##r##l, b03, x##r, g);     \
+  acc##r##h = vdotq_laneq_s32(acc##r##h, b47, x##r, g)
+
+#define DOT_GROUP(g)                                        \
+  {                                                         \
+    const int8x16_t b03 = vld1q_s8(b), b47 = vld1q_s8(b + 16); \
+    b += 32;                                                \
+    DOT_ROW(0, g);                                          \
+    if (MR > 1) {                                           \
+      DOT_ROW(1, g);                                        \
+      DOT_ROW(2, g);                                        \
+      DOT_ROW(3, g);                                        \
+    }                                                       \
+  }
+
+#define ROW_STORE(r)                                                                   \
+  if (r < mr) qie_neon_store_i8(out[r] + c, qie_neon_requant8(acc##r##l, acc##r##h, &e, c), nc)
+
+static inline __attribute__((always_inline)) void gemm_tile(
+    const int32_t MR, int32_t mr, int32_t k, const int8_t* const a[QIE_NEON_MR], const void* packed,
+    int32_t n, int32_t nb_begin, int32_t nb_end, const qie_qs8_requant* rq,
+    int8_t* const out[QIE_NEON_MR]) {
+  const int32_t np = qie_neon_round_up(n, QIE_NEON_NR);
+  const int32_t k4 = qie_neon_round_up(k, 4);
+  const qie_neon_packed pk = qie_neon_packed_view(packed, np);
+  const qie_neon_epilogue e = qie_neon_epilogue_init(rq, &pk);
+  const int8_t* a0 = a[0];
+  const int8_t* a1 = MR > 1 ? a[1] : a0;
+  const int8_t* a2 = MR > 1 ? a[2] : a0;
+  const int8_t* a3 = MR > 1 ? a[3] : a0;
+  /* The last k % 16 depths, zero-padded, so no row is read past its end. */
+  const int32_t kmain = k & ~15, rest = k - kmain, rest_groups = (rest + 3) / 4;
+  int8_t tail[QIE_NEON_MR][16];
+  memset(tail, 0, sizeof tail);
+  memcpy(tail[0], a0 + kmain, (size_t)rest);
+  if (MR > 1) {
+    memcpy(tail[1], a1 + kmain, (size_t)rest);
+    memcpy(tail[2], a2 + kmain, (size_t)rest);
+    memcpy(tail[3], a3 + kmain, (size_t)rest);
+  }
+  for (int32_t blk = nb_begin; blk < nb_end; ++blk) {
+    const int32_t c = blk * QIE_NEON_NR;
+    const int32_t nc = n - c < QIE_NEON_NR ? n - c : QIE_NEON_NR;
+    const int8_t* b = (const int8_t*)pk.weights + (size_t)c * k4;
+    int32x4_t acc0l = vld1q_s32(pk.bias + c), acc0h = vld1q_s32(pk.bias + c + 4);
+    int32x4_t acc1l = acc0l, acc1h = acc0h, acc2l = acc0l, acc2h = acc0h;
+    int32x4_t acc3l = acc0l, acc3h = acc0h;
+    for (int32_t kk = 0; kk < kmain; kk += 16) {
+      const int8x16_t x0 = vld1q_s8(a0 + kk);
+      const int8x16_t x1 = vld1q_s8(a1 + kk), x2 = vld1q_s8(a2 + kk), x3 = vld1q_s8(a3 + kk);
+      DOT_GROUP(0);
+      DOT_GROUP(1);
+      DOT_GROUP(2);
+      DOT_GROUP(3);
+    }
+    if (rest) {
+      const int8x16_t x0 = vld1q_s8(tail[0]);
+      const int8x16_t x1 = vld1q_s8(tail[1]), x2 = vld1q_s8(tail[2]), x3 = vld1q_s8(tail[3]);
+      DOT_GROUP(0);
+      if (rest_groups > 1) DOT_GROUP(1);
+      if (rest_groups > 2) DOT_GROUP(2);
+      if (rest_groups > 3) DOT_GROUP(3);
+    }
+    ROW_STORE(0);
+    if (MR > 1) {
+      ROW_STORE(1);
+      ROW_STORE(2);
+      ROW_STORE(3);
+    }
+  }
+}
+
+void qie_neondot_gemm(int32_t mr, int32_t k, const int8_t* const a[QIE_NEON_MR],
+                      const void* packed, int32_t n, int32_t nb_begin, int32_t nb_end,
+                      const qie_qs8_requant* rq, int8_t* const out[QIE_NEON_MR]) {
+  if (mr == 1)
+    gemm_tile(1, 1, k, a, packed, n, nb_begin, nb_end, rq, out);
+  else
+    gemm_tile(QIE_NEON_MR, mr, k, a, packed, n, nb_begin, nb_end, rq, out);
+}
+
+#pragma GCC pop_options
+
+#endif

@@ -1,0 +1,174 @@
+/* Shared pieces of the Arm NEON kernels (aarch64 and armv7): the packed layout of
+ * requantization constants, the exact requantizing epilogue and the GEMM
+ * micro-kernel signature. Every file in this folder compiles to nothing where
+ * NEON is absent (x86, or armv7 built without -mfpu=neon). */
+#ifndef QIE_KERNELS_NEON_COMMON_H
+#define QIE_KERNELS_NEON_COMMON_H
+
+#if defined(__aarch64__) || (defined(__arm__) && defined(__ARM_NEON))
+#define QIE_NEON_ENABLED 1
+#include <arm_neon.h>
+#include <string.h>
+
+#include "../dispatch.h"
+
+/* Output channels are processed 8 at a time; packed arrays are padded to that. */
+#define QIE_NEON_NR 8
+#define QIE_NEON_MR 4
+
+static inline int32_t qie_neon_round_up(int32_t v, int32_t m) { return (v + m - 1) / m * m; }
+
+/* Per-channel constants at the head of every packed buffer, np entries each:
+ * bias (adjusted by the kernel if it needs to), Q31 multiplier, left shift,
+ * negated right shift (vrshl's convention), float scale. */
+typedef struct {
+  int32_t* bias;
+  int32_t* mult;
+  int32_t* lsh;
+  int32_t* rsh;
+  float* scale;
+  void* weights; /* the kernel's own layout follows */
+} qie_neon_packed;
+
+static inline size_t qie_neon_requant_bytes(int32_t np) { return (size_t)np * 5 * sizeof(int32_t); }
+
+static inline qie_neon_packed qie_neon_packed_view(const void* packed, int32_t np) {
+  qie_neon_packed v;
+  int32_t* base = (int32_t*)packed;
+  v.bias = base;
+  v.mult = base + np;
+  v.lsh = base + 2 * (size_t)np;
+  v.rsh = base + 3 * (size_t)np;
+  v.scale = (float*)(base + 4 * (size_t)np);
+  v.weights = base + 5 * (size_t)np;
+  return v;
+}
+
+/* Fills the constants for n channels (padding channels get zeros). */
+void qie_neon_pack_requant(const qie_qs8_requant* rq, const int32_t* bias, int32_t n, int32_t np,
+                           void* packed);
+/* The checks every NEON qs8 kernel needs: zero points and bounds in int8 range
+ * (so int8 - zp fits int16 and the narrowing cannot wrap), shifts vshl can apply. */
+bool qie_neon_requant_ok(const qie_qs8_requant* rq, int32_t channels);
+
+/* The epilogue state for one call: per-channel arrays plus broadcast constants. */
+typedef struct {
+  const int32_t* bias;
+  const int32_t* mult;
+  const int32_t* lsh;
+  const int32_t* rsh;
+  const float* scale;
+  int32x4_t ozp, vmin, vmax;
+  float32x4_t flo, fhi;
+  int32_t mode;
+} qie_neon_epilogue;
+
+static inline qie_neon_epilogue qie_neon_epilogue_init(const qie_qs8_requant* rq,
+                                                       const qie_neon_packed* pk) {
+  qie_neon_epilogue e;
+  e.bias = pk->bias, e.mult = pk->mult, e.lsh = pk->lsh, e.rsh = pk->rsh, e.scale = pk->scale;
+  e.ozp = vdupq_n_s32(rq->output_zp);
+  e.vmin = vdupq_n_s32(rq->act_min);
+  e.vmax = vdupq_n_s32(rq->act_max);
+  e.flo = vdupq_n_f32((float)(rq->act_min - rq->output_zp));
+  e.fhi = vdupq_n_f32((float)(rq->act_max - rq->output_zp));
+  e.mode = rq->mode;
+  return e;
+}
+
+/* TFLite's double rounding (qie_requant_to_i8) on four channels starting at c.
+ * vqrdmulh equals qie_srdhm everywhere, ties and the saturating case included.
+ * vrshl rounds ties up where the reference rounds them away from zero: adding -1
+ * to negative values first moves exactly the negative ties down (the fix-up is
+ * skipped when the right shift is 0, as r's sign bit is then clear). The zero
+ * point is added saturating: the reference adds it in 64 bits, and any value
+ * past int32 lies beyond the clamp anyway. */
+static inline int32x4_t qie_neon_requant_fixed(int32x4_t acc, const qie_neon_epilogue* e,
+                                               int32_t c) {
+  acc = vshlq_s32(acc, vld1q_s32(e->lsh + c)); /* wraps, as the reference's uint32 shift */
+  acc = vqrdmulhq_s32(acc, vld1q_s32(e->mult + c));
+  const int32x4_t r = vld1q_s32(e->rsh + c);
+  acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, r), 31));
+  acc = vrshlq_s32(acc, r);
+  acc = vqaddq_s32(acc, e->ozp);
+  return vminq_s32(vmaxq_s32(acc, e->vmin), e->vmax);
+}
+
+/* ONNX's mode (qie_requant_f32_to_i8): the same float product, clamped to the
+ * integer bounds first (rounding commutes with clamping to integers), then
+ * rounded half to even. armv7 lacks vrndn: adding and removing 1.5 * 2^23 rounds
+ * to even exactly for |v| <= 2^22, which the clamp guarantees. */
+static inline int32x4_t qie_neon_requant_float(int32x4_t acc, const qie_neon_epilogue* e,
+                                               int32_t c) {
+  float32x4_t v = vmulq_f32(vcvtq_f32_s32(acc), vld1q_f32(e->scale + c));
+  v = vminq_f32(vmaxq_f32(v, e->flo), e->fhi);
+#if defined(__aarch64__)
+  v = vrndnq_f32(v);
+#else
+  const float32x4_t magic = vdupq_n_f32(12582912.0f);
+  v = vsubq_f32(vaddq_f32(v, magic), magic);
+#endif
+  return vaddq_s32(vcvtq_s32_f32(v), e->ozp);
+}
+
+/* Eight accumulators (channels c..c+7) to eight int8 outputs. */
+static inline int8x8_t qie_neon_requant8(int32x4_t lo, int32x4_t hi, const qie_neon_epilogue* e,
+                                         int32_t c) {
+  if (e->mode == QIE_RQ_FLOAT) {
+    lo = qie_neon_requant_float(lo, e, c);
+    hi = qie_neon_requant_float(hi, e, c + 4);
+  } else {
+    lo = qie_neon_requant_fixed(lo, e, c);
+    hi = qie_neon_requant_fixed(hi, e, c + 4);
+  }
+  return vqmovn_s16(vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi)));
+}
+
+/* Stores n (1..8) int8 lanes without writing past them. */
+static inline void qie_neon_store_i8(int8_t* dst, int8x8_t v, int32_t n) {
+  if (n == 8) {
+    vst1_s8(dst, v);
+  } else {
+    int8_t tmp[8];
+    vst1_s8(tmp, v);
+    memcpy(dst, tmp, (size_t)n);
+  }
+}
+
+/* Loads n (1..8) int8 values without reading past them (the rest are zero). */
+static inline int8x8_t qie_neon_load_i8(const int8_t* src, int32_t n) {
+  if (n >= 8) return vld1_s8(src);
+  int8_t tmp[8] = {0};
+  memcpy(tmp, src, (size_t)n);
+  return vld1_s8(tmp);
+}
+
+/* A GEMM micro-kernel family: rows a[0..mr) of k int8 values each times the
+ * packed weights, channel blocks [nb_begin, nb_end) of 8, requantized into out[r]
+ * + channel (n channels in all). Rows past mr may repeat row 0; they are not
+ * stored. */
+typedef void (*qie_neon_gemm_fn)(int32_t mr, int32_t k, const int8_t* const a[QIE_NEON_MR],
+                                 const void* packed, int32_t n, int32_t nb_begin, int32_t nb_end,
+                                 const qie_qs8_requant* rq, int8_t* const out[QIE_NEON_MR]);
+
+/* SMLAL family (aarch64 and armv7): weights packed as int16 (w - filter_zp). */
+size_t qie_neon_mlal_packed_bytes(int32_t n, int32_t k);
+void qie_neon_mlal_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const int8_t* w,
+                        const int32_t* bias, void* packed);
+void qie_neon_mlal_gemm(int32_t mr, int32_t k, const int8_t* const a[QIE_NEON_MR],
+                        const void* packed, int32_t n, int32_t nb_begin, int32_t nb_end,
+                        const qie_qs8_requant* rq, int8_t* const out[QIE_NEON_MR]);
+
+#if defined(__aarch64__)
+/* SDOT family: raw int8 weights in 4-deep groups; needs filter_zp == 0 and
+ * folds -input_zp * sum(w) into the bias. */
+size_t qie_neondot_packed_bytes(int32_t n, int32_t k);
+void qie_neondot_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const int8_t* w,
+                      const int32_t* bias, void* packed);
+void qie_neondot_gemm(int32_t mr, int32_t k, const int8_t* const a[QIE_NEON_MR],
+                      const void* packed, int32_t n, int32_t nb_begin, int32_t nb_end,
+                      const qie_qs8_requant* rq, int8_t* const out[QIE_NEON_MR]);
+#endif
+
+#endif /* NEON */
+#endif
