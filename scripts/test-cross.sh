@@ -49,7 +49,7 @@ run_cpu() { # label out-dir expected-auto qemu-command... ; families from $famil
       echo "FAIL $label: $(basename "$t")"
       failed=1
     else
-      grep -E 'checks|NOTICE|selects|^  qs8' "cbuild/$out/last-test.log" || true
+      grep -E 'checks|NOTICE|selects|sweep|^  qs8' "cbuild/$out/last-test.log" || true
     fi
   done
   for fam in $families; do
