@@ -6,6 +6,8 @@
 #   aarch64 -cpu max         Armv8.x with the dot product: ref, neon, neondot; auto = neondot
 #   aarch64 -cpu cortex-a72  Raspberry Pi 4, no dot product: ref, neon; auto = neon
 #   armv7   -cpu cortex-a15  32-bit Raspberry Pi OS class, NEON: ref, neon; auto = neon
+#                            (built twice: with -mfpu=neon, and for plain VFP, where
+#                            only kernels/neon is compiled for NEON, by pragma)
 # One aarch64 binary serves both aarch64 CPUs: the dot-product code is compiled per
 # file, and HWCAP decides at run time. -O2 without sanitizers keeps qemu quick.
 set -euo pipefail
@@ -37,6 +39,7 @@ build() { # name compiler extra-cflags
 }
 build aarch64 aarch64-linux-gnu-gcc ""
 build armv7 arm-linux-gnueabihf-gcc "-mfpu=neon -mfloat-abi=hard"
+build armv7-vfp arm-linux-gnueabihf-gcc "-mfloat-abi=hard"
 
 failed=0
 run_cpu() { # label out-dir expected-auto qemu-command... ; families from $families
@@ -70,6 +73,8 @@ families="ref neon auto" \
   run_cpu "aarch64 -cpu cortex-a72" aarch64 neon qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu cortex-a72
 families="ref neon auto" \
   run_cpu "armv7 -cpu cortex-a15" armv7 neon qemu-arm -L /usr/arm-linux-gnueabihf -cpu cortex-a15
+families="neon auto" \
+  run_cpu "armv7 VFP build -cpu cortex-a15" armv7-vfp neon qemu-arm -L /usr/arm-linux-gnueabihf -cpu cortex-a15
 
 if [ "$failed" != 0 ]; then
   echo "test:cross: FAILED"

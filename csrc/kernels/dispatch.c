@@ -30,7 +30,7 @@ static qie_cpu_features detect(void) {
   return f;
 }
 
-#if defined(__aarch64__) || (defined(__arm__) && defined(__ARM_NEON))
+#if defined(__aarch64__) || (defined(__arm__) && defined(__ARM_FP))
 /* Arm: "auto" takes the best family HWCAP reports (neondot > neon; none: NULL,
  * and the caller falls back on ref); a named family only where the core runs it. */
 static const qie_kernel_table* select_arm(const char* name) {
@@ -46,7 +46,7 @@ static const qie_kernel_table* select_arm(const char* name) {
 #endif
 
 const qie_kernel_table* qie_select_kernels(const char* name) {
-#if defined(__aarch64__) || (defined(__arm__) && defined(__ARM_NEON))
+#if defined(__aarch64__) || (defined(__arm__) && defined(__ARM_FP))
   const qie_kernel_table* arm = select_arm(name);
   if (arm) return arm;
 #endif

@@ -135,6 +135,10 @@ static void test_float_mode(void) {
 }
 
 int main(void) {
+  if (!qie_select_kernels("neon")) {
+    printf("test_neon_requant: NOTICE this CPU has no NEON, nothing to check\n");
+    return 0;
+  }
   test_fixed_ties();
   test_fixed_mode();
   test_float_mode();

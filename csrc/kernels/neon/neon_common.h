@@ -1,12 +1,17 @@
 /* Shared pieces of the Arm NEON kernels (aarch64 and armv7): the packed layout of
  * requantization constants, the exact requantizing epilogue and the GEMM
- * micro-kernel signature. Every file in this folder compiles to nothing where
- * NEON is absent (x86, or armv7 built without -mfpu=neon). */
+ * micro-kernel signature. Every file in this folder compiles to nothing off Arm
+ * and on soft-float armv7 builds. */
 #ifndef QIE_KERNELS_NEON_COMMON_H
 #define QIE_KERNELS_NEON_COMMON_H
 
-#if defined(__aarch64__) || (defined(__arm__) && defined(__ARM_NEON))
+#if defined(__aarch64__) || (defined(__arm__) && defined(__ARM_FP))
 #define QIE_NEON_ENABLED 1
+#if defined(__arm__) && !defined(__ARM_NEON)
+/* An armv7 build for plain VFP (no -mfpu=neon): NEON in these files only, which
+ * run only where HWCAP_NEON says so; the rest of the library stays VFP. */
+#pragma GCC target("fpu=neon")
+#endif
 #include <arm_neon.h>
 #include <string.h>
 
