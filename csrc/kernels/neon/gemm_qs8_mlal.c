@@ -7,6 +7,12 @@
 
 #if defined(QIE_NEON_ENABLED)
 
+#if defined(__arm__)
+/* armv7 has 16 q registers and the tile needs 14: scheduling before register
+ * allocation hoists the weight loads and spills accumulators to the stack. */
+#pragma GCC optimize("no-schedule-insns")
+#endif
+
 size_t qie_neon_mlal_packed_bytes(int32_t n, int32_t k) {
   const int32_t np = qie_neon_round_up(n, QIE_NEON_NR);
   return qie_neon_requant_bytes(np) + (size_t)np * (size_t)k * sizeof(int16_t);
@@ -26,19 +32,36 @@ void qie_neon_mlal_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const i
       }
 }
 
-#define MAC_LANE(r, xv, bv, lane)                                        \
-  acc##r##l = vmlal_lane_s16(acc##r##l, vget_low_s16(bv), xv, lane);     \
-  acc##r##h = vmlal_lane_s16(acc##r##h, vget_high_s16(bv), xv, lane)
+/* acc{r}l/h += weights bv (8 channels) * depth `lane` (0..7) of row r's x{r}.
+ * aarch64 indexes the 8-lane register and uses SMLAL2 for the high channels;
+ * armv7 takes the lane from the matching 64-bit half. */
+#if defined(__aarch64__)
+#define MAC(r, bv, lane)                                                    \
+  acc##r##l = vmlal_laneq_s16(acc##r##l, vget_low_s16(bv), x##r, lane);     \
+  acc##r##h = vmlal_high_laneq_s16(acc##r##h, bv, x##r, lane)
+#else
+#define MAC(r, bv, lane)                                                                      \
+  acc##r##l = vmlal_lane_s16(acc##r##l, vget_low_s16(bv),                                     \
+                             (lane) < 4 ? vget_low_s16(x##r) : vget_high_s16(x##r), (lane) & 3); \
+  acc##r##h = vmlal_lane_s16(acc##r##h, vget_high_s16(bv),                                    \
+                             (lane) < 4 ? vget_low_s16(x##r) : vget_high_s16(x##r), (lane) & 3)
+#endif
 
-/* One 8-deep step of row r against weight rows b0..b7. */
-#define ROW_STEP8(r)                                                                  \
-  {                                                                                   \
-    const int16x8_t x = vsubq_s16(vmovl_s8(vld1_s8(a##r + kk)), izp);                  \
-    const int16x4_t xl = vget_low_s16(x), xh = vget_high_s16(x);                      \
-    MAC_LANE(r, xl, b0, 0); MAC_LANE(r, xl, b1, 1); MAC_LANE(r, xl, b2, 2);           \
-    MAC_LANE(r, xl, b3, 3); MAC_LANE(r, xh, b4, 0); MAC_LANE(r, xh, b5, 1);           \
-    MAC_LANE(r, xh, b6, 2); MAC_LANE(r, xh, b7, 3);                                   \
+/* Depth kk + lane for every row: one weight row loaded, then used MR times, so
+ * only one weight register is live (armv7 has 16: 8 accumulators, 4 rows). */
+#define DEPTH(lane)                             \
+  {                                             \
+    const int16x8_t bv = vld1q_s16(b + 8 * (lane)); \
+    MAC(0, bv, lane);                           \
+    if (MR > 1) {                               \
+      MAC(1, bv, lane);                         \
+      MAC(2, bv, lane);                         \
+      MAC(3, bv, lane);                         \
+    }                                           \
   }
+
+/* Row r's next eight depths, widened, input zero point removed. */
+#define WIDEN(r) vsubl_s8(vld1_s8(a##r + kk), izp)
 
 #define ROW_STEP1(r)                                                                   \
   {                                                                                    \
@@ -58,7 +81,7 @@ static inline __attribute__((always_inline)) void gemm_tile(
   const int32_t np = qie_neon_round_up(n, QIE_NEON_NR);
   const qie_neon_packed pk = qie_neon_packed_view(packed, np);
   const qie_neon_epilogue e = qie_neon_epilogue_init(rq, &pk);
-  const int16x8_t izp = vdupq_n_s16((int16_t)rq->input_zp);
+  const int8x8_t izp = vdup_n_s8((int8_t)rq->input_zp); /* x - izp widens exactly */
   const int8_t* a0 = a[0];
   const int8_t* a1 = MR > 1 ? a[1] : a0;
   const int8_t* a2 = MR > 1 ? a[2] : a0;
@@ -72,16 +95,18 @@ static inline __attribute__((always_inline)) void gemm_tile(
     int32x4_t acc3l = acc0l, acc3h = acc0h;
     int32_t kk = 0;
     for (; kk + 8 <= k; kk += 8) {
-      const int16x8_t b0 = vld1q_s16(b), b1 = vld1q_s16(b + 8), b2 = vld1q_s16(b + 16);
-      const int16x8_t b3 = vld1q_s16(b + 24), b4 = vld1q_s16(b + 32), b5 = vld1q_s16(b + 40);
-      const int16x8_t b6 = vld1q_s16(b + 48), b7 = vld1q_s16(b + 56);
+      const int16x8_t x0 = WIDEN(0);
+      const int16x8_t x1 = MR > 1 ? WIDEN(1) : x0, x2 = MR > 1 ? WIDEN(2) : x0;
+      const int16x8_t x3 = MR > 1 ? WIDEN(3) : x0;
+      DEPTH(0);
+      DEPTH(1);
+      DEPTH(2);
+      DEPTH(3);
+      DEPTH(4);
+      DEPTH(5);
+      DEPTH(6);
+      DEPTH(7);
       b += 64;
-      ROW_STEP8(0);
-      if (MR > 1) {
-        ROW_STEP8(1);
-        ROW_STEP8(2);
-        ROW_STEP8(3);
-      }
     }
     for (; kk < k; ++kk) {
       const int16x8_t bt = vld1q_s16(b);
