@@ -133,11 +133,11 @@ static void mlal_run_1x1(const qie_qs8_conv_params* p, const qie_kernel_args* a,
   conv_run(p, a, begin, end, scratch, qie_neon_mlal_gemm, true);
 }
 
-const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1_4x8__neon = {
-    "qs8_conv_nhwc_1x1_4x8__neon", mlal_supports_1x1, mlal_packed_bytes, mlal_pack, NULL,
+const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1__neon = {
+    "qs8_conv_nhwc_1x1_" QIE_NEON_MLAL_TILE "__neon", mlal_supports_1x1, mlal_packed_bytes, mlal_pack, NULL,
     conv_items, mlal_run_1x1};
-const qie_qs8_conv_kernel qie_qs8_conv_nhwc_4x8__neon = {
-    "qs8_conv_nhwc_4x8__neon", mlal_supports, mlal_packed_bytes, mlal_pack, im2col_scratch,
+const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col__neon = {
+    "qs8_conv_nhwc_im2col_" QIE_NEON_MLAL_TILE "__neon", mlal_supports, mlal_packed_bytes, mlal_pack, im2col_scratch,
     conv_items, mlal_run};
 
 #if defined(__aarch64__)
@@ -164,11 +164,11 @@ static void dot_run_1x1(const qie_qs8_conv_params* p, const qie_kernel_args* a, 
   conv_run(p, a, begin, end, scratch, qie_neondot_gemm, true);
 }
 
-const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1_4x8c4__neondot = {
-    "qs8_conv_nhwc_1x1_4x8c4__neondot", dot_supports_1x1, dot_packed_bytes, dot_pack, NULL,
+const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1__neondot = {
+    "qs8_conv_nhwc_1x1_" QIE_NEONDOT_TILE "__neondot", dot_supports_1x1, dot_packed_bytes, dot_pack, NULL,
     conv_items, dot_run_1x1};
-const qie_qs8_conv_kernel qie_qs8_conv_nhwc_4x8c4__neondot = {
-    "qs8_conv_nhwc_4x8c4__neondot", dot_supports, dot_packed_bytes, dot_pack, im2col_scratch,
+const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col__neondot = {
+    "qs8_conv_nhwc_im2col_" QIE_NEONDOT_TILE "__neondot", dot_supports, dot_packed_bytes, dot_pack, im2col_scratch,
     conv_items, dot_run};
 #endif
 

@@ -140,9 +140,9 @@ static void dw_run_3x3(const qie_qs8_conv_params* p, const qie_kernel_args* args
 }
 
 const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_3x3__neon = {
-    "qs8_dwconv_nhwc_3x3__neon", dw_supports_3x3, dw_packed_bytes, dw_pack, NULL, dw_items,
+    "qs8_dwconv_nhwc_3x3_8c__neon", dw_supports_3x3, dw_packed_bytes, dw_pack, NULL, dw_items,
     dw_run_3x3};
 const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc__neon = {
-    "qs8_dwconv_nhwc__neon", dw_supports, dw_packed_bytes, dw_pack, NULL, dw_items, dw_run};
+    "qs8_dwconv_nhwc_8c__neon", dw_supports, dw_packed_bytes, dw_pack, NULL, dw_items, dw_run};
 
 #endif

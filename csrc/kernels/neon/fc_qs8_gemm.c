@@ -60,9 +60,9 @@ static void mlal_run(const qie_qs8_fc_params* p, const qie_kernel_args* a, int32
   fc_run(p, a, begin, end, qie_neon_mlal_gemm);
 }
 
-const qie_qs8_fc_kernel qie_qs8_fc_4x8__neon = {"qs8_fc_4x8__neon", mlal_supports,
-                                                mlal_packed_bytes, mlal_pack, NULL, fc_items,
-                                                mlal_run};
+const qie_qs8_fc_kernel qie_qs8_fc__neon = {"qs8_fc_" QIE_NEON_MLAL_TILE "__neon", mlal_supports,
+                                            mlal_packed_bytes, mlal_pack, NULL, fc_items,
+                                            mlal_run};
 
 #if defined(__aarch64__)
 static bool dot_supports(const qie_qs8_fc_params* p) {
@@ -80,9 +80,9 @@ static void dot_run(const qie_qs8_fc_params* p, const qie_kernel_args* a, int32_
   fc_run(p, a, begin, end, qie_neondot_gemm);
 }
 
-const qie_qs8_fc_kernel qie_qs8_fc_4x8c4__neondot = {"qs8_fc_4x8c4__neondot", dot_supports,
-                                                     dot_packed_bytes, dot_pack, NULL, fc_items,
-                                                     dot_run};
+const qie_qs8_fc_kernel qie_qs8_fc__neondot = {"qs8_fc_" QIE_NEONDOT_TILE "__neondot",
+                                               dot_supports, dot_packed_bytes, dot_pack, NULL,
+                                               fc_items, dot_run};
 #endif
 
 #endif

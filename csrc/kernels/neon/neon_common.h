@@ -17,6 +17,15 @@
 
 #include "../dispatch.h"
 
+/* Tile names as the kernels run them: the SMLAL GEMM pairs its 8-channel blocks
+ * where 32 registers allow it; the SDOT GEMM always does. */
+#if defined(__aarch64__)
+#define QIE_NEON_MLAL_TILE "4x16"
+#else
+#define QIE_NEON_MLAL_TILE "4x8"
+#endif
+#define QIE_NEONDOT_TILE "4x16c4"
+
 /* Output channels are processed 8 at a time; packed arrays are padded to that. */
 #define QIE_NEON_NR 8
 #define QIE_NEON_MR 4
@@ -173,6 +182,18 @@ void qie_neondot_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const int
 void qie_neondot_gemm(int32_t mr, int32_t k, const int8_t* const a[QIE_NEON_MR],
                       const void* packed, int32_t n, int32_t nb_begin, int32_t nb_end,
                       const qie_qs8_requant* rq, int8_t* const out[QIE_NEON_MR]);
+#endif
+
+/* The kernels (names carry the tile; see the files for what each takes). */
+extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1__neon;
+extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col__neon;
+extern const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_3x3__neon;
+extern const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc__neon;
+extern const qie_qs8_fc_kernel qie_qs8_fc__neon;
+#if defined(__aarch64__)
+extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1__neondot;
+extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col__neondot;
+extern const qie_qs8_fc_kernel qie_qs8_fc__neondot;
 #endif
 
 #endif /* NEON */

@@ -9,39 +9,29 @@
 
 #define LIST(T, ...) ((const T* const[]){__VA_ARGS__, NULL})
 
-extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1_4x8__neon;
-extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_4x8__neon;
-extern const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_3x3__neon;
-extern const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc__neon;
-extern const qie_qs8_fc_kernel qie_qs8_fc_4x8__neon;
-
 const qie_kernel_table qie_kernels_neon = {
     "neon",
-    LIST(qie_qs8_conv_kernel, &qie_qs8_conv_nhwc_1x1_4x8__neon, &qie_qs8_conv_nhwc_4x8__neon,
+    LIST(qie_qs8_conv_kernel, &qie_qs8_conv_nhwc_1x1__neon, &qie_qs8_conv_nhwc_im2col__neon,
          &qie_qs8_conv_nhwc__ref),
     LIST(qie_f32_conv_kernel, &qie_f32_conv_nhwc__ref),
     LIST(qie_qs8_conv_kernel, &qie_qs8_dwconv_nhwc_3x3__neon, &qie_qs8_dwconv_nhwc__neon,
          &qie_qs8_dwconv_nhwc__ref),
     LIST(qie_f32_conv_kernel, &qie_f32_dwconv_nhwc__ref),
-    LIST(qie_qs8_fc_kernel, &qie_qs8_fc_4x8__neon, &qie_qs8_fc__ref),
+    LIST(qie_qs8_fc_kernel, &qie_qs8_fc__neon, &qie_qs8_fc__ref),
     LIST(qie_f32_fc_kernel, &qie_f32_fc__ref),
 };
 
 #if defined(__aarch64__)
-extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1_4x8c4__neondot;
-extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_4x8c4__neondot;
-extern const qie_qs8_fc_kernel qie_qs8_fc_4x8c4__neondot;
-
 const qie_kernel_table qie_kernels_neondot = {
     "neondot",
-    LIST(qie_qs8_conv_kernel, &qie_qs8_conv_nhwc_1x1_4x8c4__neondot,
-         &qie_qs8_conv_nhwc_4x8c4__neondot, &qie_qs8_conv_nhwc_1x1_4x8__neon,
-         &qie_qs8_conv_nhwc_4x8__neon, &qie_qs8_conv_nhwc__ref),
+    LIST(qie_qs8_conv_kernel, &qie_qs8_conv_nhwc_1x1__neondot,
+         &qie_qs8_conv_nhwc_im2col__neondot, &qie_qs8_conv_nhwc_1x1__neon,
+         &qie_qs8_conv_nhwc_im2col__neon, &qie_qs8_conv_nhwc__ref),
     LIST(qie_f32_conv_kernel, &qie_f32_conv_nhwc__ref),
     LIST(qie_qs8_conv_kernel, &qie_qs8_dwconv_nhwc_3x3__neon, &qie_qs8_dwconv_nhwc__neon,
          &qie_qs8_dwconv_nhwc__ref),
     LIST(qie_f32_conv_kernel, &qie_f32_dwconv_nhwc__ref),
-    LIST(qie_qs8_fc_kernel, &qie_qs8_fc_4x8c4__neondot, &qie_qs8_fc_4x8__neon, &qie_qs8_fc__ref),
+    LIST(qie_qs8_fc_kernel, &qie_qs8_fc__neondot, &qie_qs8_fc__neon, &qie_qs8_fc__ref),
     LIST(qie_f32_fc_kernel, &qie_f32_fc__ref),
 };
 #endif
