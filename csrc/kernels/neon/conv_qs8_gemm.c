@@ -22,6 +22,7 @@ static bool supports_common(const qie_qs8_conv_params* p) {
   const qie_conv_geom* g = &p->g;
   if (g->filter_in_c != g->in_c) return false; /* grouped convolution: reference */
   if (conv_depth(g) > (1 << 24) || conv_pixels(g) > (int64_t)INT32_MAX - QIE_NEON_MR) return false;
+  if (!qie_neon_packed_fits(g->out_c, conv_depth(g))) return false;
   return qie_neon_requant_ok(&p->rq, g->out_c);
 }
 

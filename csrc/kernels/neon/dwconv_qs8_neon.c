@@ -15,6 +15,7 @@ static bool dw_supports(const qie_qs8_conv_params* p) {
   const qie_conv_geom* g = &p->g;
   if (g->depth_multiplier != 1 || g->out_c != g->in_c) return false;
   if ((int64_t)g->k_h * g->k_w > (1 << 16) || g->out_c > (1 << 24)) return false;
+  if (!qie_neon_packed_fits(g->out_c, (int64_t)g->k_h * g->k_w)) return false;
   if ((int64_t)g->batches * g->out_h > INT32_MAX) return false;
   return qie_neon_requant_ok(&p->rq, g->out_c);
 }

@@ -19,6 +19,7 @@ static int32_t fc_tiles(const qie_qs8_fc_params* p) {
 
 static bool fc_supports_common(const qie_qs8_fc_params* p) {
   if (p->depth > (1 << 24) || p->units > (1 << 24)) return false;
+  if (!qie_neon_packed_fits(p->units, p->depth)) return false;
   if ((int64_t)fc_tiles(p) * fc_chunks(p) > INT32_MAX) return false;
   return qie_neon_requant_ok(&p->rq, p->units);
 }

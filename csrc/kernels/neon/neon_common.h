@@ -32,6 +32,13 @@
 
 static inline int32_t qie_neon_round_up(int32_t v, int32_t m) { return (v + m - 1) / m * m; }
 
+/* Whether n channels x k int16 weights plus their constants are addressable
+ * here (a 32-bit size_t is the limit on armv7), so packed sizes never wrap. */
+static inline bool qie_neon_packed_fits(int32_t n, int64_t k) {
+  const uint64_t np = (uint64_t)n + 8;
+  return np * (uint64_t)k * 2 + np * 20 <= (uint64_t)(SIZE_MAX / 2);
+}
+
 /* Per-channel constants at the head of every packed buffer, np entries each:
  * bias (adjusted by the kernel if it needs to), Q31 multiplier, left shift,
  * negated right shift (vrshl's convention), float scale. */
