@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "../kernels/cpu.h"
-#include "../kernels/neon/neon_common.h"
+#include "../kernels/neon/f32_neon.h"
 #include "check.h"
 
 #if defined(QIE_NEON_ENABLED)
@@ -46,6 +46,19 @@ static const char* pick_conv(const qie_qs8_conv_kernel* const* list, const qie_q
 }
 
 static const char* pick_fc(const qie_qs8_fc_kernel* const* list, const qie_qs8_fc_params* p) {
+  for (; *list; ++list)
+    if (!(*list)->supports || (*list)->supports(p)) return (*list)->name;
+  return "none";
+}
+
+static const char* pick_f32_conv(const qie_f32_conv_kernel* const* list,
+                                 const qie_f32_conv_params* p) {
+  for (; *list; ++list)
+    if (!(*list)->supports || (*list)->supports(p)) return (*list)->name;
+  return "none";
+}
+
+static const char* pick_f32_fc(const qie_f32_fc_kernel* const* list, const qie_f32_fc_params* p) {
   for (; *list; ++list)
     if (!(*list)->supports || (*list)->supports(p)) return (*list)->name;
   return "none";
@@ -109,8 +122,28 @@ static void check_choices(const qie_kernel_table* t, bool dot) {
   f.rq.filter_zp = -1;
   CHECK_NAME(pick_fc(t->qs8_fc, &f), qie_qs8_fc__neon.name);
 
-  CHECK_NAME(t->f32_conv[0]->name, qie_f32_conv_nhwc__ref.name);
-  CHECK_NAME(t->f32_fc[0]->name, qie_f32_fc__ref.name);
+  /* float32: NEON on aarch64; armv7 keeps the (VFP, subnormal-exact) reference */
+  qie_f32_conv_params fp;
+  memset(&fp, 0, sizeof fp);
+  fp.g = conv(1, 0, 16, 24, false).g;
+  fp.act_min = -1.0f, fp.act_max = 1.0f;
+  qie_f32_fc_params ff;
+  memset(&ff, 0, sizeof ff);
+  ff.batches = 1, ff.depth = 100, ff.units = 10;
+#if defined(QIE_NEON_F32_ENABLED)
+  CHECK_NAME(pick_f32_conv(t->f32_conv, &fp), qie_f32_conv_nhwc_1x1__neon.name);
+  fp.g = conv(3, 1, 16, 24, false).g;
+  CHECK_NAME(pick_f32_conv(t->f32_conv, &fp), qie_f32_conv_nhwc_im2col__neon.name);
+  fp.g = conv(3, 1, 16, 16, true).g;
+  CHECK_NAME(pick_f32_conv(t->f32_dwconv, &fp), qie_f32_dwconv_nhwc__neon.name);
+  fp.g.filter_in_c = 8; /* grouped */
+  fp.g.depth_multiplier = 1;
+  CHECK_NAME(pick_f32_conv(t->f32_conv, &fp), qie_f32_conv_nhwc__ref.name);
+  CHECK_NAME(pick_f32_fc(t->f32_fc, &ff), qie_f32_fc__neon.name);
+#else
+  CHECK_NAME(pick_f32_conv(t->f32_conv, &fp), qie_f32_conv_nhwc__ref.name);
+  CHECK_NAME(pick_f32_fc(t->f32_fc, &ff), qie_f32_fc__ref.name);
+#endif
 }
 
 int main(void) {
