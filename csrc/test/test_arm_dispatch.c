@@ -74,10 +74,12 @@ static const char* pick_f32_fc(const qie_f32_fc_kernel* const* list, const qie_f
 
 static void check_choices(const qie_kernel_table* t, bool dot) {
 #if defined(__aarch64__)
-  const char* conv_1x1 = dot ? qie_qs8_conv_nhwc_1x1__neondot.name : qie_qs8_conv_nhwc_1x1__neon.name;
-  const char* conv_any = dot ? qie_qs8_conv_nhwc_im2col__neondot.name
-                             : qie_qs8_conv_nhwc_im2col__neon.name;
-  const char* fc = dot ? qie_qs8_fc__neondot.name : qie_qs8_fc__neon.name;
+  /* aarch64 neon: the c8 kernels; neondot: SDOT (both need weight zero point 0) */
+  const char* conv_1x1 =
+      dot ? qie_qs8_conv_nhwc_1x1__neondot.name : qie_qs8_conv_nhwc_1x1_c8__neon.name;
+  const char* conv_any =
+      dot ? qie_qs8_conv_nhwc_im2col__neondot.name : qie_qs8_conv_nhwc_im2col_c8__neon.name;
+  const char* fc = dot ? qie_qs8_fc__neondot.name : qie_qs8_fc_c8__neon.name;
 #else
   (void)dot;
   const char* conv_1x1 = qie_qs8_conv_nhwc_1x1__neon.name;
@@ -92,7 +94,7 @@ static void check_choices(const qie_kernel_table* t, bool dot) {
   CHECK_NAME(pick_conv(t->qs8_conv, &p), conv_any);
   p = conv(3, 1, 3, 32, false);
   CHECK_NAME(pick_conv(t->qs8_conv, &p), conv_any);
-  p.rq.filter_zp = 3; /* SDOT packs raw weights: a weight zero point goes to SMLAL */
+  p.rq.filter_zp = 3; /* SDOT and c8 take raw weights: a weight zero point goes to SMLAL */
   CHECK_NAME(pick_conv(t->qs8_conv, &p), qie_qs8_conv_nhwc_im2col__neon.name);
   p = conv(3, 1, 16, 16, false);
   p.g.filter_in_c = 8; /* grouped */

@@ -142,6 +142,37 @@ const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col__neon = {
     conv_items, mlal_run};
 
 #if defined(__aarch64__)
+/* aarch64 without the dot product: the c8 kernel (weight zero point 0). */
+static bool c8_supports(const qie_qs8_conv_params* p) {
+  return supports_common(p) && p->rq.filter_zp == 0;
+}
+static bool c8_supports_1x1(const qie_qs8_conv_params* p) {
+  return c8_supports(p) && is_direct_1x1(&p->g);
+}
+static size_t c8_packed_bytes(const qie_qs8_conv_params* p) {
+  return qie_neon_c8_packed_bytes(p->g.out_c, (int32_t)conv_depth(&p->g));
+}
+static void c8_pack(const qie_qs8_conv_params* p, const void* filter, const void* bias,
+                    void* packed) {
+  qie_neon_c8_pack(&p->rq, p->g.out_c, (int32_t)conv_depth(&p->g), (const int8_t*)filter,
+                   (const int32_t*)bias, packed);
+}
+static void c8_run(const qie_qs8_conv_params* p, const qie_kernel_args* a, int32_t begin,
+                   int32_t end, void* scratch) {
+  conv_run(p, a, begin, end, scratch, qie_neon_c8_gemm, false);
+}
+static void c8_run_1x1(const qie_qs8_conv_params* p, const qie_kernel_args* a, int32_t begin,
+                       int32_t end, void* scratch) {
+  conv_run(p, a, begin, end, scratch, qie_neon_c8_gemm, true);
+}
+
+const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1_c8__neon = {
+    "qs8_conv_nhwc_1x1_2x8c8__neon", c8_supports_1x1, c8_packed_bytes, c8_pack, NULL, conv_items,
+    c8_run_1x1};
+const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col_c8__neon = {
+    "qs8_conv_nhwc_im2col_2x8c8__neon", c8_supports, c8_packed_bytes, c8_pack, im2col_scratch,
+    conv_items, c8_run};
+
 static bool dot_supports(const qie_qs8_conv_params* p) {
   return supports_common(p) && p->rq.filter_zp == 0;
 }

@@ -66,6 +66,24 @@ const qie_qs8_fc_kernel qie_qs8_fc__neon = {"qs8_fc_" QIE_NEON_MLAL_TILE "__neon
                                             mlal_run};
 
 #if defined(__aarch64__)
+static bool c8_supports(const qie_qs8_fc_params* p) {
+  return fc_supports_common(p) && p->rq.filter_zp == 0;
+}
+static size_t c8_packed_bytes(const qie_qs8_fc_params* p) {
+  return qie_neon_c8_packed_bytes(p->units, p->depth);
+}
+static void c8_pack(const qie_qs8_fc_params* p, const void* w, const void* bias, void* packed) {
+  qie_neon_c8_pack(&p->rq, p->units, p->depth, (const int8_t*)w, (const int32_t*)bias, packed);
+}
+static void c8_run(const qie_qs8_fc_params* p, const qie_kernel_args* a, int32_t begin,
+                   int32_t end, void* scratch) {
+  (void)scratch;
+  fc_run(p, a, begin, end, qie_neon_c8_gemm);
+}
+
+const qie_qs8_fc_kernel qie_qs8_fc_c8__neon = {"qs8_fc_2x8c8__neon", c8_supports,
+                                               c8_packed_bytes, c8_pack, NULL, fc_items, c8_run};
+
 static bool dot_supports(const qie_qs8_fc_params* p) {
   return fc_supports_common(p) && p->rq.filter_zp == 0;
 }

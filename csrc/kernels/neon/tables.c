@@ -20,15 +20,25 @@
 #define F32_FC
 #endif
 
+/* int8 GEMM candidates of the neon family: aarch64 puts the c8 kernels (weight
+ * zero point 0) before the by-lane SMLAL ones (any zero point). */
+#if defined(__aarch64__)
+#define QS8_CONV_C8 &qie_qs8_conv_nhwc_1x1_c8__neon, &qie_qs8_conv_nhwc_im2col_c8__neon,
+#define QS8_FC_C8 &qie_qs8_fc_c8__neon,
+#else
+#define QS8_CONV_C8
+#define QS8_FC_C8
+#endif
+
 const qie_kernel_table qie_kernels_neon = {
     "neon",
-    LIST(qie_qs8_conv_kernel, &qie_qs8_conv_nhwc_1x1__neon, &qie_qs8_conv_nhwc_im2col__neon,
+    LIST(qie_qs8_conv_kernel, QS8_CONV_C8 & qie_qs8_conv_nhwc_1x1__neon, &qie_qs8_conv_nhwc_im2col__neon,
          &qie_qs8_conv_nhwc__ref),
     LIST(qie_f32_conv_kernel, F32_CONV & qie_f32_conv_nhwc__ref),
     LIST(qie_qs8_conv_kernel, &qie_qs8_dwconv_nhwc_3x3__neon, &qie_qs8_dwconv_nhwc__neon,
          &qie_qs8_dwconv_nhwc__ref),
     LIST(qie_f32_conv_kernel, F32_DWCONV & qie_f32_dwconv_nhwc__ref),
-    LIST(qie_qs8_fc_kernel, &qie_qs8_fc__neon, &qie_qs8_fc__ref),
+    LIST(qie_qs8_fc_kernel, QS8_FC_C8 & qie_qs8_fc__neon, &qie_qs8_fc__ref),
     LIST(qie_f32_fc_kernel, F32_FC & qie_f32_fc__ref),
 };
 
