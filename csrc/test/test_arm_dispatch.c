@@ -73,8 +73,8 @@ static const char* pick_f32_fc(const qie_f32_fc_kernel* const* list, const qie_f
   } while (0)
 
 static void check_choices(const qie_kernel_table* t, bool dot) {
+  /* neon: the c8 kernels; neondot: SDOT (both need weight zero point 0) */
 #if defined(__aarch64__)
-  /* aarch64 neon: the c8 kernels; neondot: SDOT (both need weight zero point 0) */
   const char* conv_1x1 =
       dot ? qie_qs8_conv_nhwc_1x1__neondot.name : qie_qs8_conv_nhwc_1x1_c8__neon.name;
   const char* conv_any =
@@ -82,9 +82,9 @@ static void check_choices(const qie_kernel_table* t, bool dot) {
   const char* fc = dot ? qie_qs8_fc__neondot.name : qie_qs8_fc_c8__neon.name;
 #else
   (void)dot;
-  const char* conv_1x1 = qie_qs8_conv_nhwc_1x1__neon.name;
-  const char* conv_any = qie_qs8_conv_nhwc_im2col__neon.name;
-  const char* fc = qie_qs8_fc__neon.name;
+  const char* conv_1x1 = qie_qs8_conv_nhwc_1x1_c8__neon.name;
+  const char* conv_any = qie_qs8_conv_nhwc_im2col_c8__neon.name;
+  const char* fc = qie_qs8_fc_c8__neon.name;
 #endif
   qie_qs8_conv_params p = conv(1, 0, 16, 24, false);
   CHECK_NAME(pick_conv(t->qs8_conv, &p), conv_1x1);

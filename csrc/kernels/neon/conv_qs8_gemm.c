@@ -141,8 +141,7 @@ const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col__neon = {
     "qs8_conv_nhwc_im2col_" QIE_NEON_MLAL_TILE "__neon", mlal_supports, mlal_packed_bytes, mlal_pack, im2col_scratch,
     conv_items, mlal_run};
 
-#if defined(__aarch64__)
-/* aarch64 without the dot product: the c8 kernel (weight zero point 0). */
+/* The c8 kernel (weight zero point 0). */
 static bool c8_supports(const qie_qs8_conv_params* p) {
   return supports_common(p) && p->rq.filter_zp == 0;
 }
@@ -167,12 +166,13 @@ static void c8_run_1x1(const qie_qs8_conv_params* p, const qie_kernel_args* a, i
 }
 
 const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1_c8__neon = {
-    "qs8_conv_nhwc_1x1_2x8c8__neon", c8_supports_1x1, c8_packed_bytes, c8_pack, NULL, conv_items,
-    c8_run_1x1};
+    "qs8_conv_nhwc_1x1_" QIE_NEON_C8_TILE "__neon", c8_supports_1x1, c8_packed_bytes, c8_pack,
+    NULL, conv_items, c8_run_1x1};
 const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col_c8__neon = {
-    "qs8_conv_nhwc_im2col_2x8c8__neon", c8_supports, c8_packed_bytes, c8_pack, im2col_scratch,
-    conv_items, c8_run};
+    "qs8_conv_nhwc_im2col_" QIE_NEON_C8_TILE "__neon", c8_supports, c8_packed_bytes, c8_pack,
+    im2col_scratch, conv_items, c8_run};
 
+#if defined(__aarch64__)
 static bool dot_supports(const qie_qs8_conv_params* p) {
   return supports_common(p) && p->rq.filter_zp == 0;
 }

@@ -65,7 +65,6 @@ const qie_qs8_fc_kernel qie_qs8_fc__neon = {"qs8_fc_" QIE_NEON_MLAL_TILE "__neon
                                             mlal_packed_bytes, mlal_pack, NULL, fc_items,
                                             mlal_run};
 
-#if defined(__aarch64__)
 static bool c8_supports(const qie_qs8_fc_params* p) {
   return fc_supports_common(p) && p->rq.filter_zp == 0;
 }
@@ -81,9 +80,10 @@ static void c8_run(const qie_qs8_fc_params* p, const qie_kernel_args* a, int32_t
   fc_run(p, a, begin, end, qie_neon_c8_gemm);
 }
 
-const qie_qs8_fc_kernel qie_qs8_fc_c8__neon = {"qs8_fc_2x8c8__neon", c8_supports,
+const qie_qs8_fc_kernel qie_qs8_fc_c8__neon = {"qs8_fc_" QIE_NEON_C8_TILE "__neon", c8_supports,
                                                c8_packed_bytes, c8_pack, NULL, fc_items, c8_run};
 
+#if defined(__aarch64__)
 static bool dot_supports(const qie_qs8_fc_params* p) {
   return fc_supports_common(p) && p->rq.filter_zp == 0;
 }

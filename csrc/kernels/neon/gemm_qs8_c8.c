@@ -1,5 +1,6 @@
-/* qs8 GEMM micro-kernel for aarch64 cores without the dot product (Cortex-A72):
- * 2x8 tiles over 8-deep groups ("c8"). Eight int8 x int8 products are formed
+/* qs8 GEMM micro-kernel for cores without the dot product (Cortex-A72, and any
+ * armv7 NEON core): 2x8 tiles on aarch64, 1x8 on armv7 (16 registers), over
+ * 8-deep groups ("c8"). Eight int8 x int8 products are formed
  * per SMULL, a second eight added by SMLAL into the same int16 lanes, and the
  * pairs accumulated into int32 by SADALP: 16 multiply-adds per three
  * instructions, twice the by-lane SMLAL kernel's rate on the A72's one multiply
@@ -13,7 +14,15 @@
  * (wrapping int32 sums, as the reference's), and padded taps hold input_zp. */
 #include "neon_common.h"
 
-#if defined(QIE_NEON_ENABLED) && defined(__aarch64__)
+#if defined(QIE_NEON_ENABLED)
+
+#if defined(__aarch64__)
+#define C8_ROWS 2
+#else
+#define C8_ROWS 1
+/* as in gemm_qs8_mlal.c: keep the scheduler from hoisting loads into spills */
+#pragma GCC optimize("no-schedule-insns")
+#endif
 
 #define C8_DEPTH 16 /* depths per step: two 8-deep groups, one SMULL + one SMLAL */
 
@@ -79,12 +88,22 @@ void qie_neon_c8_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const int
 
 #define C8_STEP(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
 
-/* Sums each channel's four partial sums: channels 0-3 then 4-7. */
-#define C8_REDUCE(r)                                                                          \
-  const int32x4_t sum##r##l = vpaddq_s32(vpaddq_s32(acc##r##_0, acc##r##_1),                  \
-                                         vpaddq_s32(acc##r##_2, acc##r##_3));                 \
-  const int32x4_t sum##r##h = vpaddq_s32(vpaddq_s32(acc##r##_4, acc##r##_5),                  \
-                                         vpaddq_s32(acc##r##_6, acc##r##_7))
+/* Four channels' partial sums (four lanes each) to one lane per channel. */
+static inline int32x4_t reduce4(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d) {
+#if defined(__aarch64__)
+  return vpaddq_s32(vpaddq_s32(a, b), vpaddq_s32(c, d));
+#else
+  const int32x2_t ab = vpadd_s32(vpadd_s32(vget_low_s32(a), vget_high_s32(a)),
+                                 vpadd_s32(vget_low_s32(b), vget_high_s32(b)));
+  const int32x2_t cd = vpadd_s32(vpadd_s32(vget_low_s32(c), vget_high_s32(c)),
+                                 vpadd_s32(vget_low_s32(d), vget_high_s32(d)));
+  return vcombine_s32(ab, cd);
+#endif
+}
+
+#define C8_REDUCE(r)                                                               \
+  const int32x4_t sum##r##l = reduce4(acc##r##_0, acc##r##_1, acc##r##_2, acc##r##_3); \
+  const int32x4_t sum##r##h = reduce4(acc##r##_4, acc##r##_5, acc##r##_6, acc##r##_7)
 
 /* Rows a0 (and a1 when ROWS is 2) against block blk; SAFE: the block holds -128. */
 static inline __attribute__((always_inline)) void c8_block(
@@ -158,8 +177,8 @@ static inline __attribute__((always_inline)) void c8_rows(
 void qie_neon_c8_gemm(int32_t mr, int32_t k, const int8_t* const a[QIE_NEON_MR],
                       const void* packed, int32_t n, int32_t nb_begin, int32_t nb_end,
                       const qie_qs8_requant* rq, int8_t* const out[QIE_NEON_MR]) {
-  for (int32_t r = 0; r < mr; r += 2) {
-    if (r + 1 < mr)
+  for (int32_t r = 0; r < mr; r += C8_ROWS) {
+    if (C8_ROWS > 1 && r + 1 < mr)
       c8_rows(2, a[r], a[r + 1], k, packed, n, nb_begin, nb_end, rq, out[r], out[r + 1]);
     else
       c8_rows(1, a[r], a[r], k, packed, n, nb_begin, nb_end, rq, out[r], out[r]);

@@ -21,8 +21,10 @@
  * where 32 registers allow it; the SDOT GEMM always does. */
 #if defined(__aarch64__)
 #define QIE_NEON_MLAL_TILE "4x16"
+#define QIE_NEON_C8_TILE "2x8c8"
 #else
 #define QIE_NEON_MLAL_TILE "4x8"
+#define QIE_NEON_C8_TILE "1x8c8"
 #endif
 #define QIE_NEONDOT_TILE "4x16c4"
 
@@ -180,9 +182,8 @@ void qie_neon_mlal_gemm(int32_t mr, int32_t k, const int8_t* const a[QIE_NEON_MR
                         const void* packed, int32_t n, int32_t nb_begin, int32_t nb_end,
                         const qie_qs8_requant* rq, int8_t* const out[QIE_NEON_MR]);
 
-#if defined(__aarch64__)
-/* SMULL/SMLAL/SADALP on raw int8 (aarch64 neon family): needs filter_zp == 0,
- * folds -input_zp * sum(w) into the bias. */
+/* SMULL/SMLAL/SADALP on raw int8 (the neon family's first choice): needs
+ * filter_zp == 0, folds -input_zp * sum(w) into the bias. */
 size_t qie_neon_c8_packed_bytes(int32_t n, int32_t k);
 void qie_neon_c8_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const int8_t* w,
                       const int32_t* bias, void* packed);
@@ -190,6 +191,7 @@ void qie_neon_c8_gemm(int32_t mr, int32_t k, const int8_t* const a[QIE_NEON_MR],
                       const void* packed, int32_t n, int32_t nb_begin, int32_t nb_end,
                       const qie_qs8_requant* rq, int8_t* const out[QIE_NEON_MR]);
 
+#if defined(__aarch64__)
 /* SDOT family: raw int8 weights in 4-deep groups; needs filter_zp == 0 and
  * folds -input_zp * sum(w) into the bias. */
 size_t qie_neondot_packed_bytes(int32_t n, int32_t k);
@@ -206,10 +208,10 @@ extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col__neon;
 extern const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_3x3__neon;
 extern const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc__neon;
 extern const qie_qs8_fc_kernel qie_qs8_fc__neon;
-#if defined(__aarch64__)
 extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1_c8__neon;
 extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col_c8__neon;
 extern const qie_qs8_fc_kernel qie_qs8_fc_c8__neon;
+#if defined(__aarch64__)
 extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1__neondot;
 extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col__neondot;
 extern const qie_qs8_fc_kernel qie_qs8_fc__neondot;

@@ -20,15 +20,10 @@
 #define F32_FC
 #endif
 
-/* int8 GEMM candidates of the neon family: aarch64 puts the c8 kernels (weight
- * zero point 0) before the by-lane SMLAL ones (any zero point). */
-#if defined(__aarch64__)
+/* int8 GEMM candidates of the neon family: the c8 kernels (weight zero point 0)
+ * before the by-lane SMLAL ones (any zero point). */
 #define QS8_CONV_C8 &qie_qs8_conv_nhwc_1x1_c8__neon, &qie_qs8_conv_nhwc_im2col_c8__neon,
 #define QS8_FC_C8 &qie_qs8_fc_c8__neon,
-#else
-#define QS8_CONV_C8
-#define QS8_FC_C8
-#endif
 
 const qie_kernel_table qie_kernels_neon = {
     "neon",
