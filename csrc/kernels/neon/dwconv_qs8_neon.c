@@ -7,6 +7,12 @@
 
 #if defined(QIE_NEON_ENABLED)
 
+#if defined(__aarch64__)
+#define QIE_NEON_DW_TILE "16c"
+#else
+#define QIE_NEON_DW_TILE "8c"
+#endif
+
 static int32_t dw_channels_padded(const qie_qs8_conv_params* p) {
   return qie_neon_round_up(p->g.out_c, QIE_NEON_NR);
 }
@@ -95,8 +101,53 @@ static void dw_run(const qie_qs8_conv_params* p, const qie_kernel_args* args, in
   }
 }
 
+#if defined(__aarch64__)
+/* 3x3, sixteen channels from ch on one output row: eighteen weight registers
+ * (of aarch64's 32) stay put while the pixels stream past. */
+static void dw3x3_row16(const qie_conv_geom* g, const int8_t* image, int32_t y0, int32_t ch,
+                        int32_t cp, const qie_neon_packed* pk, const qie_neon_epilogue* e,
+                        int32_t input_zp, int8_t* out_row) {
+  const int32_t c = g->out_c;
+  const int16_t* wbase = (const int16_t*)pk->weights;
+  const int8x16_t izp = vdupq_n_s8((int8_t)input_zp);
+  int16x8_t wl[9], wh[9];
+  for (int32_t t = 0; t < 9; ++t) {
+    wl[t] = vld1q_s16(wbase + (size_t)t * cp + ch);
+    wh[t] = vld1q_s16(wbase + (size_t)t * cp + ch + 8);
+  }
+  const int32x4_t b0 = vld1q_s32(pk->bias + ch), b1 = vld1q_s32(pk->bias + ch + 4);
+  const int32x4_t b2 = vld1q_s32(pk->bias + ch + 8), b3 = vld1q_s32(pk->bias + ch + 12);
+  for (int32_t ox = 0; ox < g->out_w; ++ox) {
+    const int32_t x0 = ox * g->stride_w - g->pad_left;
+    int32x4_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;
+#pragma GCC unroll 3
+    for (int32_t ky = 0; ky < 3; ++ky) {
+      const int32_t iy = y0 + ky * g->dilation_h;
+      if (iy < 0 || iy >= g->in_h) continue;
+      const int8_t* in_row = image + (size_t)iy * g->in_w * c + ch;
+#pragma GCC unroll 3
+      for (int32_t kx = 0; kx < 3; ++kx) {
+        const int32_t ix = x0 + kx * g->dilation_w;
+        if (ix < 0 || ix >= g->in_w) continue;
+        const int8x16_t x = vld1q_s8(in_row + (size_t)ix * c);
+        const int16x8_t xl = vsubl_s8(vget_low_s8(x), vget_low_s8(izp));
+        const int16x8_t xh = vsubl_high_s8(x, izp);
+        const int32_t t = ky * 3 + kx;
+        a0 = vmlal_s16(a0, vget_low_s16(xl), vget_low_s16(wl[t]));
+        a1 = vmlal_high_s16(a1, xl, wl[t]);
+        a2 = vmlal_s16(a2, vget_low_s16(xh), vget_low_s16(wh[t]));
+        a3 = vmlal_high_s16(a3, xh, wh[t]);
+      }
+    }
+    int8_t* dst = out_row + (size_t)ox * c + ch;
+    vst1_s8(dst, qie_neon_requant8(a0, a1, e, ch));
+    vst1_s8(dst + 8, qie_neon_requant8(a2, a3, e, ch + 8));
+  }
+}
+#endif
+
 /* 3x3: for each group of eight channels the nine weight vectors stay in
- * registers while the row's pixels stream past. */
+ * registers while the row's pixels stream past (sixteen at a time on aarch64). */
 static void dw_run_3x3(const qie_qs8_conv_params* p, const qie_kernel_args* args, int32_t begin,
                        int32_t end, void* scratch) {
   (void)scratch;
@@ -112,7 +163,12 @@ static void dw_run_3x3(const qie_qs8_conv_params* p, const qie_kernel_args* args
     const int32_t y0 = oy * g->stride_h - g->pad_top;
     const int8_t* image = input + (size_t)b * g->in_h * g->in_w * c;
     int8_t* out_row = (int8_t*)args->output + (size_t)item * g->out_w * c;
-    for (int32_t ch = 0; ch < c; ch += QIE_NEON_NR) {
+    int32_t ch = 0;
+#if defined(__aarch64__)
+    for (; ch + 16 <= c; ch += 16)
+      dw3x3_row16(g, image, y0, ch, cp, &pk, &e, p->rq.input_zp, out_row);
+#endif
+    for (; ch < c; ch += QIE_NEON_NR) {
       const int32_t nc = c - ch < QIE_NEON_NR ? c - ch : QIE_NEON_NR;
       int16x8_t w[9];
       for (int32_t t = 0; t < 9; ++t) w[t] = vld1q_s16(wbase + (size_t)t * cp + ch);
@@ -141,7 +197,7 @@ static void dw_run_3x3(const qie_qs8_conv_params* p, const qie_kernel_args* args
 }
 
 const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_3x3__neon = {
-    "qs8_dwconv_nhwc_3x3_8c__neon", dw_supports_3x3, dw_packed_bytes, dw_pack, NULL, dw_items,
+    "qs8_dwconv_nhwc_3x3_" QIE_NEON_DW_TILE "__neon", dw_supports_3x3, dw_packed_bytes, dw_pack, NULL, dw_items,
     dw_run_3x3};
 const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc__neon = {
     "qs8_dwconv_nhwc_8c__neon", dw_supports, dw_packed_bytes, dw_pack, NULL, dw_items, dw_run};
