@@ -73,18 +73,23 @@ static const char* pick_f32_fc(const qie_f32_fc_kernel* const* list, const qie_f
   } while (0)
 
 static void check_choices(const qie_kernel_table* t, bool dot) {
-  /* neon: the c8 kernels; neondot: SDOT (both need weight zero point 0) */
+  /* neon: the c8 kernels, by-lane SMLAL under 16 deep; neondot: SDOT at any depth */
 #if defined(__aarch64__)
   const char* conv_1x1 =
       dot ? qie_qs8_conv_nhwc_1x1__neondot.name : qie_qs8_conv_nhwc_1x1_c8__neon.name;
   const char* conv_any =
       dot ? qie_qs8_conv_nhwc_im2col__neondot.name : qie_qs8_conv_nhwc_im2col_c8__neon.name;
+  const char* conv_1x1_shallow =
+      dot ? qie_qs8_conv_nhwc_1x1__neondot.name : qie_qs8_conv_nhwc_1x1__neon.name;
   const char* fc = dot ? qie_qs8_fc__neondot.name : qie_qs8_fc_c8__neon.name;
+  const char* fc_shallow = dot ? qie_qs8_fc__neondot.name : qie_qs8_fc__neon.name;
 #else
   (void)dot;
   const char* conv_1x1 = qie_qs8_conv_nhwc_1x1_c8__neon.name;
   const char* conv_any = qie_qs8_conv_nhwc_im2col_c8__neon.name;
+  const char* conv_1x1_shallow = qie_qs8_conv_nhwc_1x1__neon.name;
   const char* fc = qie_qs8_fc_c8__neon.name;
+  const char* fc_shallow = qie_qs8_fc__neon.name;
 #endif
   qie_qs8_conv_params p = conv(1, 0, 16, 24, false);
   CHECK_NAME(pick_conv(t->qs8_conv, &p), conv_1x1);
@@ -94,8 +99,10 @@ static void check_choices(const qie_kernel_table* t, bool dot) {
   CHECK_NAME(pick_conv(t->qs8_conv, &p), conv_any);
   p = conv(3, 1, 3, 32, false);
   CHECK_NAME(pick_conv(t->qs8_conv, &p), conv_any);
-  p.rq.filter_zp = 3; /* SDOT and c8 take raw weights: a weight zero point goes to SMLAL */
-  CHECK_NAME(pick_conv(t->qs8_conv, &p), qie_qs8_conv_nhwc_im2col__neon.name);
+  p.rq.filter_zp = 3; /* any zero points: corrected for on raw int8 */
+  CHECK_NAME(pick_conv(t->qs8_conv, &p), conv_any);
+  p = conv(1, 0, 8, 24, false); /* 8 deep */
+  CHECK_NAME(pick_conv(t->qs8_conv, &p), conv_1x1_shallow);
   p = conv(3, 1, 16, 16, false);
   p.g.filter_in_c = 8; /* grouped */
   CHECK_NAME(pick_conv(t->qs8_conv, &p), qie_qs8_conv_nhwc__ref.name);
@@ -122,7 +129,9 @@ static void check_choices(const qie_kernel_table* t, bool dot) {
   f.rq = requant();
   CHECK_NAME(pick_fc(t->qs8_fc, &f), fc);
   f.rq.filter_zp = -1;
-  CHECK_NAME(pick_fc(t->qs8_fc, &f), qie_qs8_fc__neon.name);
+  CHECK_NAME(pick_fc(t->qs8_fc, &f), fc);
+  f.depth = 10;
+  CHECK_NAME(pick_fc(t->qs8_fc, &f), fc_shallow);
 
   /* float32: NEON on aarch64; armv7 keeps the (VFP, subnormal-exact) reference */
   qie_f32_conv_params fp;

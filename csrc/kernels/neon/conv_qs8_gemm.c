@@ -141,9 +141,10 @@ const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col__neon = {
     "qs8_conv_nhwc_im2col_" QIE_NEON_MLAL_TILE "__neon", mlal_supports, mlal_packed_bytes, mlal_pack, im2col_scratch,
     conv_items, mlal_run};
 
-/* The c8 kernel (weight zero point 0). */
+/* The c8 kernel works in 16-deep steps: below 16 the padding would cost more than
+ * the by-lane kernel's exact depth. */
 static bool c8_supports(const qie_qs8_conv_params* p) {
-  return supports_common(p) && p->rq.filter_zp == 0;
+  return supports_common(p) && conv_depth(&p->g) >= 16;
 }
 static bool c8_supports_1x1(const qie_qs8_conv_params* p) {
   return c8_supports(p) && is_direct_1x1(&p->g);
@@ -174,7 +175,7 @@ const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col_c8__neon = {
 
 #if defined(__aarch64__)
 static bool dot_supports(const qie_qs8_conv_params* p) {
-  return supports_common(p) && p->rq.filter_zp == 0;
+  return supports_common(p);
 }
 static bool dot_supports_1x1(const qie_qs8_conv_params* p) {
   return dot_supports(p) && is_direct_1x1(&p->g);

@@ -65,8 +65,9 @@ const qie_qs8_fc_kernel qie_qs8_fc__neon = {"qs8_fc_" QIE_NEON_MLAL_TILE "__neon
                                             mlal_packed_bytes, mlal_pack, NULL, fc_items,
                                             mlal_run};
 
+/* 16-deep steps: shallower layers go to the by-lane kernel (see conv_qs8_gemm.c) */
 static bool c8_supports(const qie_qs8_fc_params* p) {
-  return fc_supports_common(p) && p->rq.filter_zp == 0;
+  return fc_supports_common(p) && p->depth >= 16;
 }
 static size_t c8_packed_bytes(const qie_qs8_fc_params* p) {
   return qie_neon_c8_packed_bytes(p->units, p->depth);
@@ -85,7 +86,7 @@ const qie_qs8_fc_kernel qie_qs8_fc_c8__neon = {"qs8_fc_" QIE_NEON_C8_TILE "__neo
 
 #if defined(__aarch64__)
 static bool dot_supports(const qie_qs8_fc_params* p) {
-  return fc_supports_common(p) && p->rq.filter_zp == 0;
+  return fc_supports_common(p);
 }
 static size_t dot_packed_bytes(const qie_qs8_fc_params* p) {
   return qie_neondot_packed_bytes(p->units, p->depth);

@@ -10,8 +10,8 @@
  * int16 unless both are 16384 (-128 x -128). So a block of eight channels whose
  * weights avoid -128 takes SMULL + SMLAL; a block holding a -128 weight (flagged
  * at pack time) widens every product on its own. Weights and activations stay
- * raw int8: with weight zero point 0, -input_zp * sum(w) is folded into the bias
- * (wrapping int32 sums, as the reference's), and padded taps hold input_zp. */
+ * raw int8; the zero points are corrected for as qie_neon_fold_zero_points
+ * (neon_common.h) describes. */
 #include "neon_common.h"
 
 #if defined(QIE_NEON_ENABLED)
@@ -54,11 +54,7 @@ void qie_neon_c8_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const int
         }
     flags[nb / QIE_NEON_NR] = has_min;
   }
-  for (int32_t oc = 0; oc < n; ++oc) {
-    uint32_t sum = 0;
-    for (int32_t kk = 0; kk < k; ++kk) sum += (uint32_t)(int32_t)w[(size_t)oc * k + kk];
-    v.bias[oc] = (int32_t)((uint32_t)v.bias[oc] - (uint32_t)rq->input_zp * sum);
-  }
+  qie_neon_fold_zero_points(rq, n, k, w, v.bias);
 }
 
 /* Channel j of the block against rows 0 and 1 (x0l/x0h, x1l/x1h: 16 depths). */
@@ -109,8 +105,8 @@ static inline int32x4_t reduce4(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t
 static inline __attribute__((always_inline)) void c8_block(
     const int32_t ROWS, const int32_t SAFE, const int8_t* a0, const int8_t* a1,
     const int8_t (*tail)[C8_DEPTH], int32_t kmain, bool has_tail, const int8_t* b, int32_t c,
-    int32_t nc, const qie_neon_packed* pk, const qie_neon_epilogue* e, int8_t* out0,
-    int8_t* out1) {
+    int32_t nc, const qie_neon_packed* pk, const qie_neon_epilogue* e, int32x4_t corr0,
+    int32x4_t corr1, int8_t* out0, int8_t* out1) {
   const int32x4_t z = vdupq_n_s32(0);
   int32x4_t acc0_0 = z, acc0_1 = z, acc0_2 = z, acc0_3 = z, acc0_4 = z, acc0_5 = z, acc0_6 = z,
             acc0_7 = z;
@@ -138,12 +134,14 @@ static inline __attribute__((always_inline)) void c8_block(
   const int32x4_t bias_l = vld1q_s32(pk->bias + c), bias_h = vld1q_s32(pk->bias + c + 4);
   C8_REDUCE(0);
   qie_neon_store_i8(out0 + c,
-                    qie_neon_requant8(vaddq_s32(sum0l, bias_l), vaddq_s32(sum0h, bias_h), e, c),
+                    qie_neon_requant8(vaddq_s32(vaddq_s32(sum0l, bias_l), corr0),
+                                      vaddq_s32(vaddq_s32(sum0h, bias_h), corr0), e, c),
                     nc);
   if (ROWS > 1) {
     C8_REDUCE(1);
     qie_neon_store_i8(out1 + c,
-                      qie_neon_requant8(vaddq_s32(sum1l, bias_l), vaddq_s32(sum1h, bias_h), e, c),
+                      qie_neon_requant8(vaddq_s32(vaddq_s32(sum1l, bias_l), corr1),
+                                        vaddq_s32(vaddq_s32(sum1h, bias_h), corr1), e, c),
                       nc);
   }
 }
@@ -161,16 +159,19 @@ static inline __attribute__((always_inline)) void c8_rows(
   memset(tail, 0, sizeof tail);
   memcpy(tail[0], a0 + kmain, (size_t)rest);
   memcpy(tail[1], a1 + kmain, (size_t)rest);
+  const int32x4_t corr0 = vdupq_n_s32(qie_neon_row_correction(a0, k, rq->filter_zp));
+  const int32x4_t corr1 =
+      ROWS > 1 ? vdupq_n_s32(qie_neon_row_correction(a1, k, rq->filter_zp)) : corr0;
   for (int32_t blk = nb_begin; blk < nb_end; ++blk) {
     const int32_t c = blk * QIE_NEON_NR;
     const int32_t nc = n - c < QIE_NEON_NR ? n - c : QIE_NEON_NR;
     const int8_t* b = (const int8_t*)pk.weights + (size_t)c * kp;
     if (flags[blk])
       c8_block(ROWS, 1, a0, a1, (const int8_t(*)[C8_DEPTH])tail, kmain, rest > 0, b, c, nc, &pk,
-               &e, out0, out1);
+               &e, corr0, corr1, out0, out1);
     else
       c8_block(ROWS, 0, a0, a1, (const int8_t(*)[C8_DEPTH])tail, kmain, rest > 0, b, c, nc, &pk,
-               &e, out0, out1);
+               &e, corr0, corr1, out0, out1);
   }
 }
 

@@ -1,8 +1,9 @@
 /* qs8 GEMM micro-kernel, widening multiply-accumulate by lane (SMLAL): 4x16
- * tiles on aarch64 (32 registers), 4x8 on armv7 (16 registers). Activations
- * arrive as int8 rows and are widened to int16 with the input zero point removed; weights are prepacked as int16
- * (w - filter_zp). Each product fits int32 exactly and the sum wraps like the
- * reference's, so any zero points are exact. */
+ * tiles on aarch64 (32 registers), 4x8 on armv7 (16 registers); the neon family
+ * uses it for layers under 16 deep, where the c8 kernel's padding would cost more.
+ * Activations arrive as int8 rows and are widened to int16 with the input zero
+ * point removed; weights are prepacked as int16 (w - filter_zp). Each product
+ * fits int32 exactly and the sum wraps like the reference's. */
 #include "neon_common.h"
 
 #if defined(QIE_NEON_ENABLED)

@@ -3,10 +3,8 @@
  * armv8.2-a+dotprod (a pragma, not a global -march), and dispatch runs it only
  * where HWCAP reports ASIMDDP, so the same binary still runs on a Cortex-A72.
  *
- * Activations and weights stay raw int8. With filter_zp == 0,
- *   sum (x - izp) * w = sum x * w - izp * sum w
- * holds in wrapping int32 arithmetic, so -izp * sum(w) is folded into the bias at
- * pack time; padded taps hold izp itself and contribute zero, as in the reference. */
+ * Activations and weights stay raw int8; the zero points are corrected for as
+ * qie_neon_fold_zero_points (neon_common.h) describes. */
 #include "neon_common.h"
 
 #if defined(QIE_NEON_ENABLED) && defined(__aarch64__)
@@ -35,11 +33,7 @@ void qie_neondot_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const int
           const int32_t oc = nb + j, kk = g + d;
           *dst++ = (oc < n && kk < k) ? w[(size_t)oc * k + kk] : 0;
         }
-  for (int32_t oc = 0; oc < n; ++oc) {
-    uint32_t sum = 0;
-    for (int32_t kk = 0; kk < k; ++kk) sum += (uint32_t)(int32_t)w[(size_t)oc * k + kk];
-    v.bias[oc] = (int32_t)((uint32_t)v.bias[oc] - (uint32_t)rq->input_zp * sum);
-  }
+  qie_neon_fold_zero_points(rq, n, k, w, v.bias);
 }
 
 /* Row r, depth group g, against one block (acc*l/h, weights b03/b47) and, when
@@ -82,6 +76,7 @@ void qie_neondot_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const int
 typedef struct {
   const int8_t* a[QIE_NEON_MR];
   int8_t tail[QIE_NEON_MR][16];
+  int32_t corr[QIE_NEON_MR]; /* -filter_zp * sum of the row */
   int32_t k, k4, kmain, rest_groups, n;
 } dot_rows;
 
@@ -95,13 +90,22 @@ static inline __attribute__((always_inline)) void dot_blocks(
   const int8_t* b = (const int8_t*)pk->weights + (size_t)c * rows->k4;
   const int8_t* bn = b + (size_t)QIE_NEON_NR * rows->k4;
   const int8_t *a0 = rows->a[0], *a1 = rows->a[1], *a2 = rows->a[2], *a3 = rows->a[3];
-  int32x4_t acc0l = vld1q_s32(pk->bias + c), acc0h = vld1q_s32(pk->bias + c + 4);
-  int32x4_t acc1l = acc0l, acc1h = acc0h, acc2l = acc0l, acc2h = acc0h;
-  int32x4_t acc3l = acc0l, acc3h = acc0h;
-  int32x4_t acc0L = acc0l, acc0H = acc0h;
-  if (PAIR) acc0L = vld1q_s32(pk->bias + c + 8), acc0H = vld1q_s32(pk->bias + c + 12);
-  int32x4_t acc1L = acc0L, acc1H = acc0H, acc2L = acc0L, acc2H = acc0H;
-  int32x4_t acc3L = acc0L, acc3H = acc0H;
+  const int32x4_t bl = vld1q_s32(pk->bias + c), bh = vld1q_s32(pk->bias + c + 4);
+  const int32x4_t c0 = vdupq_n_s32(rows->corr[0]), c1 = vdupq_n_s32(rows->corr[1]);
+  const int32x4_t c2 = vdupq_n_s32(rows->corr[2]), c3 = vdupq_n_s32(rows->corr[3]);
+  int32x4_t acc0l = vaddq_s32(bl, c0), acc0h = vaddq_s32(bh, c0);
+  int32x4_t acc1l = vaddq_s32(bl, c1), acc1h = vaddq_s32(bh, c1);
+  int32x4_t acc2l = vaddq_s32(bl, c2), acc2h = vaddq_s32(bh, c2);
+  int32x4_t acc3l = vaddq_s32(bl, c3), acc3h = vaddq_s32(bh, c3);
+  int32x4_t acc0L = acc0l, acc0H = acc0h, acc1L = acc1l, acc1H = acc1h;
+  int32x4_t acc2L = acc2l, acc2H = acc2h, acc3L = acc3l, acc3H = acc3h;
+  if (PAIR) {
+    const int32x4_t bL = vld1q_s32(pk->bias + c + 8), bH = vld1q_s32(pk->bias + c + 12);
+    acc0L = vaddq_s32(bL, c0), acc0H = vaddq_s32(bH, c0);
+    acc1L = vaddq_s32(bL, c1), acc1H = vaddq_s32(bH, c1);
+    acc2L = vaddq_s32(bL, c2), acc2H = vaddq_s32(bH, c2);
+    acc3L = vaddq_s32(bL, c3), acc3H = vaddq_s32(bH, c3);
+  }
   for (int32_t kk = 0; kk < rows->kmain; kk += 16) {
     const int8x16_t x0 = vld1q_s8(a0 + kk);
     const int8x16_t x1 = vld1q_s8(a1 + kk), x2 = vld1q_s8(a2 + kk), x3 = vld1q_s8(a3 + kk);
@@ -142,6 +146,7 @@ static inline __attribute__((always_inline)) void gemm_tile(
   for (int32_t r = 0; r < QIE_NEON_MR; ++r) {
     rows.a[r] = MR > 1 ? a[r] : a[0];
     memcpy(rows.tail[r], rows.a[r] + rows.kmain, (size_t)rest);
+    rows.corr[r] = qie_neon_row_correction(rows.a[r], k, rq->filter_zp);
   }
   int32_t blk = nb_begin;
   for (; blk + 1 < nb_end; blk += 2) dot_blocks(MR, 1, mr, &rows, blk, &pk, &e, out);

@@ -74,6 +74,25 @@ void qie_neon_pack_requant(const qie_qs8_requant* rq, const int32_t* bias, int32
  * (so int8 - zp fits int16 and the narrowing cannot wrap), shifts vshl can apply. */
 bool qie_neon_requant_ok(const qie_qs8_requant* rq, int32_t channels);
 
+/* Kernels on raw int8 (c8, SDOT) compute sum x * w and correct it with
+ *   sum (x - izp)(w - fzp) = sum x w - izp sum w - fzp sum x + k izp fzp,
+ * exact in wrapping int32 arithmetic (padded taps hold izp and add zero). The
+ * per-channel terms go into the packed bias here; -fzp * sum x is per row. */
+void qie_neon_fold_zero_points(const qie_qs8_requant* rq, int32_t n, int32_t k, const int8_t* w,
+                               int32_t* bias);
+
+/* -fzp * (sum of row a's k values), wrapping; 0 without a weight zero point. */
+static inline int32_t qie_neon_row_correction(const int8_t* a, int32_t k, int32_t fzp) {
+  if (fzp == 0) return 0;
+  int32x4_t acc = vdupq_n_s32(0);
+  int32_t i = 0;
+  for (; i + 16 <= k; i += 16) acc = vpadalq_s16(acc, vpaddlq_s8(vld1q_s8(a + i)));
+  uint32_t sum = (uint32_t)vgetq_lane_s32(acc, 0) + (uint32_t)vgetq_lane_s32(acc, 1) +
+                 (uint32_t)vgetq_lane_s32(acc, 2) + (uint32_t)vgetq_lane_s32(acc, 3);
+  for (; i < k; ++i) sum += (uint32_t)(int32_t)a[i];
+  return (int32_t)(0u - (uint32_t)fzp * sum);
+}
+
 /* The epilogue state for one call: per-channel arrays plus broadcast constants. */
 typedef struct {
   const int32_t* bias;
@@ -174,7 +193,8 @@ typedef void (*qie_neon_gemm_fn)(int32_t mr, int32_t k, const int8_t* const a[QI
                                  const void* packed, int32_t n, int32_t nb_begin, int32_t nb_end,
                                  const qie_qs8_requant* rq, int8_t* const out[QIE_NEON_MR]);
 
-/* SMLAL family (aarch64 and armv7): weights packed as int16 (w - filter_zp). */
+/* By-lane SMLAL (aarch64 and armv7; layers under 16 deep): weights packed as
+ * int16 (w - filter_zp). */
 size_t qie_neon_mlal_packed_bytes(int32_t n, int32_t k);
 void qie_neon_mlal_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const int8_t* w,
                         const int32_t* bias, void* packed);
@@ -182,8 +202,8 @@ void qie_neon_mlal_gemm(int32_t mr, int32_t k, const int8_t* const a[QIE_NEON_MR
                         const void* packed, int32_t n, int32_t nb_begin, int32_t nb_end,
                         const qie_qs8_requant* rq, int8_t* const out[QIE_NEON_MR]);
 
-/* SMULL/SMLAL/SADALP on raw int8 (the neon family's first choice): needs
- * filter_zp == 0, folds -input_zp * sum(w) into the bias. */
+/* SMULL/SMLAL/SADALP on raw int8 (the neon family's GEMM); zero points as
+ * qie_neon_fold_zero_points describes. */
 size_t qie_neon_c8_packed_bytes(int32_t n, int32_t k);
 void qie_neon_c8_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const int8_t* w,
                       const int32_t* bias, void* packed);
@@ -192,8 +212,7 @@ void qie_neon_c8_gemm(int32_t mr, int32_t k, const int8_t* const a[QIE_NEON_MR],
                       const qie_qs8_requant* rq, int8_t* const out[QIE_NEON_MR]);
 
 #if defined(__aarch64__)
-/* SDOT family: raw int8 weights in 4-deep groups; needs filter_zp == 0 and
- * folds -input_zp * sum(w) into the bias. */
+/* SDOT family: raw int8 weights in 4-deep groups; zero points as above. */
 size_t qie_neondot_packed_bytes(int32_t n, int32_t k);
 void qie_neondot_pack(const qie_qs8_requant* rq, int32_t n, int32_t k, const int8_t* w,
                       const int32_t* bias, void* packed);

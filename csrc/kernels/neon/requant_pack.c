@@ -33,4 +33,14 @@ void qie_neon_pack_requant(const qie_qs8_requant* rq, const int32_t* bias, int32
   }
 }
 
+void qie_neon_fold_zero_points(const qie_qs8_requant* rq, int32_t n, int32_t k, const int8_t* w,
+                               int32_t* bias) {
+  const uint32_t izp = (uint32_t)rq->input_zp, fzp = (uint32_t)rq->filter_zp;
+  for (int32_t oc = 0; oc < n; ++oc) {
+    uint32_t sum = 0;
+    for (int32_t kk = 0; kk < k; ++kk) sum += (uint32_t)(int32_t)w[(size_t)oc * k + kk];
+    bias[oc] = (int32_t)((uint32_t)bias[oc] - izp * sum + (uint32_t)k * izp * fzp);
+  }
+}
+
 #endif

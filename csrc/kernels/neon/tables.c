@@ -1,8 +1,8 @@
 /* The Arm kernel tables. Candidates go most specialised first; the reference
  * kernel ends every list and takes whatever the others decline (grouped
- * convolutions, depth multipliers above 1, float32 on armv7). The dot-product table falls
- * back on the SMLAL kernels where SDOT cannot be exact as packed (a nonzero
- * weight zero point) and for depthwise, which has no depth to dot over. */
+ * convolutions, depth multipliers above 1, float32 on armv7). The dot-product
+ * table shares the neon depthwise kernels: a depthwise tap has no depth to dot
+ * over. */
 #include "f32_neon.h"
 
 #if defined(QIE_NEON_ENABLED)
@@ -20,20 +20,17 @@
 #define F32_FC
 #endif
 
-/* int8 GEMM candidates of the neon family: the c8 kernels (weight zero point 0)
- * before the by-lane SMLAL ones (any zero point). */
-#define QS8_CONV_C8 &qie_qs8_conv_nhwc_1x1_c8__neon, &qie_qs8_conv_nhwc_im2col_c8__neon,
-#define QS8_FC_C8 &qie_qs8_fc_c8__neon,
 
 const qie_kernel_table qie_kernels_neon = {
     "neon",
-    LIST(qie_qs8_conv_kernel, QS8_CONV_C8 & qie_qs8_conv_nhwc_1x1__neon, &qie_qs8_conv_nhwc_im2col__neon,
-         &qie_qs8_conv_nhwc__ref),
+    /* int8 GEMMs: c8, then by-lane SMLAL for depths under 16 */
+    LIST(qie_qs8_conv_kernel, &qie_qs8_conv_nhwc_1x1_c8__neon, &qie_qs8_conv_nhwc_im2col_c8__neon,
+         &qie_qs8_conv_nhwc_1x1__neon, &qie_qs8_conv_nhwc_im2col__neon, &qie_qs8_conv_nhwc__ref),
     LIST(qie_f32_conv_kernel, F32_CONV & qie_f32_conv_nhwc__ref),
     LIST(qie_qs8_conv_kernel, &qie_qs8_dwconv_nhwc_3x3__neon, &qie_qs8_dwconv_nhwc__neon,
          &qie_qs8_dwconv_nhwc__ref),
     LIST(qie_f32_conv_kernel, F32_DWCONV & qie_f32_dwconv_nhwc__ref),
-    LIST(qie_qs8_fc_kernel, QS8_FC_C8 & qie_qs8_fc__neon, &qie_qs8_fc__ref),
+    LIST(qie_qs8_fc_kernel, &qie_qs8_fc_c8__neon, &qie_qs8_fc__neon, &qie_qs8_fc__ref),
     LIST(qie_f32_fc_kernel, F32_FC & qie_f32_fc__ref),
 };
 
@@ -41,13 +38,12 @@ const qie_kernel_table qie_kernels_neon = {
 const qie_kernel_table qie_kernels_neondot = {
     "neondot",
     LIST(qie_qs8_conv_kernel, &qie_qs8_conv_nhwc_1x1__neondot,
-         &qie_qs8_conv_nhwc_im2col__neondot, &qie_qs8_conv_nhwc_1x1__neon,
-         &qie_qs8_conv_nhwc_im2col__neon, &qie_qs8_conv_nhwc__ref),
+         &qie_qs8_conv_nhwc_im2col__neondot, &qie_qs8_conv_nhwc__ref),
     LIST(qie_f32_conv_kernel, F32_CONV & qie_f32_conv_nhwc__ref),
     LIST(qie_qs8_conv_kernel, &qie_qs8_dwconv_nhwc_3x3__neon, &qie_qs8_dwconv_nhwc__neon,
          &qie_qs8_dwconv_nhwc__ref),
     LIST(qie_f32_conv_kernel, F32_DWCONV & qie_f32_dwconv_nhwc__ref),
-    LIST(qie_qs8_fc_kernel, &qie_qs8_fc__neondot, &qie_qs8_fc__neon, &qie_qs8_fc__ref),
+    LIST(qie_qs8_fc_kernel, &qie_qs8_fc__neondot, &qie_qs8_fc__ref),
     LIST(qie_f32_fc_kernel, F32_FC & qie_f32_fc__ref),
 };
 #endif
