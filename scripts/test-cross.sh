@@ -21,6 +21,9 @@ for tool in aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc qemu-aarch64 qemu-arm;
 done
 
 jobs=$(nproc 2>/dev/null || echo 2)
+# the kernel sweep's cases per kernel: more than natively, as the Arm kernels are
+# checked only here
+export QIE_SWEEP_ROUNDS=${QIE_SWEEP_ROUNDS:-1000}
 plans=cbuild/plans/cases.txt
 
 echo "== TypeScript build and golden plans"
