@@ -23,7 +23,9 @@ static bool is_direct_1x1(const qie_conv_geom* g) {
          (int64_t)(g->out_h - 1) * g->stride_h < g->in_h &&
          (int64_t)(g->out_w - 1) * g->stride_w < g->in_w;
 }
-static bool supports_1x1(const qie_f32_conv_params* p) { return supports(p) && is_direct_1x1(&p->g); }
+static bool supports_1x1(const qie_f32_conv_params* p) {
+  return supports(p) && is_direct_1x1(&p->g);
+}
 
 static size_t packed_bytes(const qie_f32_conv_params* p) {
   return qie_neon_f32_packed_bytes(p->g.out_c, (int32_t)depth(&p->g));

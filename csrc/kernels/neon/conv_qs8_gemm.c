@@ -2,7 +2,7 @@
  * (one work item each) against all output channels. A 1x1 convolution without
  * padding reads its input pixels in place; any other shape first gathers each
  * pixel's taps (im2col) into the thread's scratch, writing the input zero point
- * for padded taps, which both micro-kernels turn into a zero contribution. */
+ * for padded taps, which every micro-kernel turns into a zero contribution. */
 #include "neon_common.h"
 
 #if defined(QIE_NEON_ENABLED)
@@ -135,11 +135,11 @@ static void mlal_run_1x1(const qie_qs8_conv_params* p, const qie_kernel_args* a,
 }
 
 const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1__neon = {
-    "qs8_conv_nhwc_1x1_" QIE_NEON_MLAL_TILE "__neon", mlal_supports_1x1, mlal_packed_bytes, mlal_pack, NULL,
-    conv_items, mlal_run_1x1};
+    "qs8_conv_nhwc_1x1_" QIE_NEON_MLAL_TILE "__neon", mlal_supports_1x1, mlal_packed_bytes,
+    mlal_pack, NULL, conv_items, mlal_run_1x1};
 const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col__neon = {
-    "qs8_conv_nhwc_im2col_" QIE_NEON_MLAL_TILE "__neon", mlal_supports, mlal_packed_bytes, mlal_pack, im2col_scratch,
-    conv_items, mlal_run};
+    "qs8_conv_nhwc_im2col_" QIE_NEON_MLAL_TILE "__neon", mlal_supports, mlal_packed_bytes,
+    mlal_pack, im2col_scratch, conv_items, mlal_run};
 
 /* The c8 kernel works in 16-deep steps: below 16 the padding would cost more than
  * the by-lane kernel's exact depth. */
@@ -198,11 +198,11 @@ static void dot_run_1x1(const qie_qs8_conv_params* p, const qie_kernel_args* a, 
 }
 
 const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1__neondot = {
-    "qs8_conv_nhwc_1x1_" QIE_NEONDOT_TILE "__neondot", dot_supports_1x1, dot_packed_bytes, dot_pack, NULL,
-    conv_items, dot_run_1x1};
+    "qs8_conv_nhwc_1x1_" QIE_NEONDOT_TILE "__neondot", dot_supports_1x1, dot_packed_bytes,
+    dot_pack, NULL, conv_items, dot_run_1x1};
 const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col__neondot = {
-    "qs8_conv_nhwc_im2col_" QIE_NEONDOT_TILE "__neondot", dot_supports, dot_packed_bytes, dot_pack, im2col_scratch,
-    conv_items, dot_run};
+    "qs8_conv_nhwc_im2col_" QIE_NEONDOT_TILE "__neondot", dot_supports, dot_packed_bytes,
+    dot_pack, im2col_scratch, conv_items, dot_run};
 #endif
 
 #endif

@@ -197,8 +197,8 @@ static void dw_run_3x3(const qie_qs8_conv_params* p, const qie_kernel_args* args
 }
 
 const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_3x3__neon = {
-    "qs8_dwconv_nhwc_3x3_" QIE_NEON_DW_TILE "__neon", dw_supports_3x3, dw_packed_bytes, dw_pack, NULL, dw_items,
-    dw_run_3x3};
+    "qs8_dwconv_nhwc_3x3_" QIE_NEON_DW_TILE "__neon", dw_supports_3x3, dw_packed_bytes, dw_pack,
+    NULL, dw_items, dw_run_3x3};
 const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc__neon = {
     "qs8_dwconv_nhwc_8c__neon", dw_supports, dw_packed_bytes, dw_pack, NULL, dw_items, dw_run};
 

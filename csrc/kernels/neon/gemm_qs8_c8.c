@@ -148,8 +148,9 @@ static inline __attribute__((always_inline)) void c8_block(
 
 /* Rows r0 and r0 + 1 (ROWS of them) over blocks [nb_begin, nb_end). */
 static inline __attribute__((always_inline)) void c8_rows(
-    const int32_t ROWS, const int8_t* a0, const int8_t* a1, int32_t k, const void* packed, int32_t n,
-    int32_t nb_begin, int32_t nb_end, const qie_qs8_requant* rq, int8_t* out0, int8_t* out1) {
+    const int32_t ROWS, const int8_t* a0, const int8_t* a1, int32_t k, const void* packed,
+    int32_t n, int32_t nb_begin, int32_t nb_end, const qie_qs8_requant* rq, int8_t* out0,
+    int8_t* out1) {
   const int32_t np = qie_neon_round_up(n, QIE_NEON_NR), kp = padded_depth(k);
   const qie_neon_packed pk = qie_neon_packed_view(packed, np);
   const qie_neon_epilogue e = qie_neon_epilogue_init(rq, &pk);

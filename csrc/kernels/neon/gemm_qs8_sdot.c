@@ -1,7 +1,8 @@
 /* qs8 GEMM micro-kernel, 4x16 tiles (4x8 for an odd last block), 4-deep signed
- * dot products (SDOT): aarch64 cores with the dot product extension only. This file alone is compiled for
- * armv8.2-a+dotprod (a pragma, not a global -march), and dispatch runs it only
- * where HWCAP reports ASIMDDP, so the same binary still runs on a Cortex-A72.
+ * dot products (SDOT): aarch64 cores with the dot product extension only. This
+ * file alone is compiled for armv8.2-a+dotprod (a pragma, not a global -march),
+ * and dispatch runs it only where HWCAP reports ASIMDDP, so the same binary
+ * still runs on a Cortex-A72.
  *
  * Activations and weights stay raw int8; the zero points are corrected for as
  * qie_neon_fold_zero_points (neon_common.h) describes. */
