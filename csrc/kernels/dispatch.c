@@ -30,7 +30,26 @@ static qie_cpu_features detect(void) {
   return f;
 }
 
+#if defined(__aarch64__) || (defined(__arm__) && defined(__ARM_FP))
+/* Arm: "auto" takes the best family HWCAP reports (neondot > neon; none: NULL,
+ * and the caller falls back on ref); a named family only where the core runs it. */
+static const qie_kernel_table* select_arm(const char* name) {
+  const bool any = !name || strcmp(name, "auto") == 0;
+  if (!any && strcmp(name, "neon") != 0 && strcmp(name, "neondot") != 0) return NULL;
+  const qie_cpu_features f = detect();
+#if defined(__aarch64__)
+  if (f.neondot && (any || strcmp(name, "neondot") == 0)) return &qie_kernels_neondot;
+#endif
+  if (f.neon && (any || strcmp(name, "neon") == 0)) return &qie_kernels_neon;
+  return NULL;
+}
+#endif
+
 const qie_kernel_table* qie_select_kernels(const char* name) {
+#if defined(__aarch64__) || (defined(__arm__) && defined(__ARM_FP))
+  const qie_kernel_table* arm = select_arm(name);
+  if (arm) return arm;
+#endif
   /* "auto" picks by CPU features once optimized tables are registered here */
   if (!name || strcmp(name, "auto") == 0 || strcmp(name, "ref") == 0) return &ref_table;
   (void)detect;
