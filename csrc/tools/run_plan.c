@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../include/qie.h"
 
@@ -74,6 +75,8 @@ static int compare(const test_case* c, int k, const void* got, size_t got_bytes,
   return bad != 0;
 }
 
+static int g_threads = 1; /* QIE_THREADS: the pool size every case loads with */
+
 static int run_case(const test_case* c, const char* kernels) {
   size_t plan_size = 0;
   unsigned char* plan = read_file(c->plan, &plan_size);
@@ -83,7 +86,7 @@ static int run_case(const test_case* c, const char* kernels) {
   }
   qie_model* m = NULL;
   char err[QIE_ERR_LEN];
-  qie_options opts = {1, kernels};
+  qie_options opts = {g_threads, kernels};
   qie_status s = qie_model_create(plan, plan_size, &opts, &m, err);
   free(plan);
   if (s != QIE_OK) {
@@ -187,12 +190,56 @@ static int fuzz(const char* path, long rounds, uint32_t seed) {
   return 0;
 }
 
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void* a, const void* b) {
+  const double x = *(const double*)a, y = *(const double*)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Developer timing (not a test): median of `runs` warm runs on zeroed inputs. */
+static int time_plan(const char* path, int runs, const char* kernels) {
+  size_t size = 0;
+  unsigned char* plan = read_file(path, &size);
+  qie_model* m = NULL;
+  char err[QIE_ERR_LEN];
+  qie_options opts = {g_threads, kernels};
+  if (!plan || qie_model_create(plan, size, &opts, &m, err) != QIE_OK) {
+    fprintf(stderr, "cannot load %s: %s\n", path, plan ? err : "unreadable");
+    free(plan);
+    return 2;
+  }
+  free(plan);
+  if (runs < 1) runs = 1;
+  double* t = malloc(sizeof(double) * (size_t)runs);
+  qie_model_run(m, err);
+  for (int i = 0; i < runs; ++i) {
+    const double t0 = now_ms();
+    qie_model_run(m, err);
+    t[i] = now_ms() - t0;
+  }
+  qsort(t, (size_t)runs, sizeof *t, cmp_double);
+  printf("%s: median %.3f ms, min %.3f ms over %d runs, %d threads\n", path, t[runs / 2], t[0], runs,
+         g_threads);
+  for (int i = 0; i < qie_model_num_ops(m) && getenv("QIE_SHOW_KERNELS"); ++i)
+    printf("  op %d: %s\n", i, qie_model_op_kernel(m, i));
+  free(t);
+  qie_model_destroy(m);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const char* kernels = getenv("QIE_KERNELS");
+  if (getenv("QIE_THREADS")) g_threads = atoi(getenv("QIE_THREADS"));
   if (argc == 5 && strcmp(argv[1], "--fuzz") == 0)
     return fuzz(argv[2], atol(argv[3]), (uint32_t)strtoul(argv[4], NULL, 10));
+  if (argc == 4 && strcmp(argv[1], "--time") == 0) return time_plan(argv[2], atoi(argv[3]), kernels);
   if (argc != 3 || strcmp(argv[1], "--check") != 0) {
-    fprintf(stderr, "usage: qie-run-plan --check CASE_LIST | --fuzz PLAN ROUNDS SEED\n");
+    fprintf(stderr, "usage: qie-run-plan --check CASE_LIST | --fuzz PLAN ROUNDS SEED | --time PLAN RUNS\n");
     return 2;
   }
   qie_allocator counting = {counting_alloc, counting_free, NULL};

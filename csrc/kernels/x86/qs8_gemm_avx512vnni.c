@@ -1,0 +1,161 @@
+/* int8 conv (1x1 and im2col) and fully connected as one GEMM on vpdpbusd
+ * (AVX-512 VNNI). Tile: 6 rows x up to 64 channels (24 zmm accumulators). A work
+ * item is one tile; a thread packs the 6 A rows once per row block it visits. */
+#if defined(__x86_64__)
+#include <string.h>
+
+#include "requant_avx512.h"
+
+#define MR 6
+#define NR 64
+
+typedef struct {
+  qie_gemm_shape s;
+  int32_t kp, np, n_tiles; /* n_tiles: tiles across N */
+} plan;
+
+static plan make_plan(qie_gemm_shape s) {
+  plan p = {s, qie_round_up(s.K, 4), qie_round_up(s.N, 16), 0};
+  p.n_tiles = (p.np + NR - 1) / NR;
+  return p;
+}
+
+static size_t packed_bytes(const plan* p) {
+  return qie_rq_arrays_bytes(p->np) + qie_pack_b_vnni_bytes(p->s.K, p->s.N);
+}
+
+static void pack(const plan* p, const void* filter, const void* bias, void* packed) {
+  memset(packed, 0, packed_bytes(p));
+  const qie_rq_arrays a = qie_rq_arrays_at(packed, p->np);
+  qie_rq_arrays_fill(a, p->s.rq, bias, p->s.N);
+  const int8_t* w = filter;
+  const uint32_t corr = (uint32_t)(128 + p->s.rq->input_zp);
+  for (int32_t n = 0; n < p->s.N; ++n) {
+    uint32_t sum = 0;
+    for (int32_t k = 0; k < p->s.K; ++k) sum += (uint32_t)(int32_t)w[(size_t)n * p->s.K + k];
+    a.bias[n] = (int32_t)((uint32_t)a.bias[n] - corr * sum);
+  }
+  qie_pack_b_vnni(w, p->s.K, p->s.N, (int8_t*)packed + qie_rq_arrays_bytes(p->np));
+}
+
+static inline __attribute__((always_inline)) QIE_AVX512 void tile(
+    const plan* p, const uint8_t* a, const int8_t* b, const qie_rq_arrays* rqa,
+    const qie_rq512* rqk, int32_t m0, int32_t n0, int nbk, int8_t* out) {
+  __m512i acc[MR][4];
+  for (int r = 0; r < MR; ++r)
+    for (int j = 0; j < nbk; ++j) acc[r][j] = _mm512_setzero_si512();
+  const size_t bblock = (size_t)p->kp * 16;
+  const int8_t* bb = b + (size_t)(n0 / 16) * bblock;
+  for (int32_t kg = 0; kg < p->kp / 4; ++kg) {
+    __m512i bv[4];
+    for (int j = 0; j < nbk; ++j) bv[j] = _mm512_loadu_si512(bb + j * bblock + (size_t)kg * 64);
+    for (int r = 0; r < MR; ++r) {
+      int32_t a4;
+      memcpy(&a4, a + (size_t)r * p->kp + (size_t)kg * 4, 4);
+      const __m512i av = _mm512_set1_epi32(a4);
+      for (int j = 0; j < nbk; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], av, bv[j]);
+    }
+  }
+  const int32_t rows = p->s.M - m0 < MR ? p->s.M - m0 : MR;
+  for (int r = 0; r < rows; ++r) {
+    int8_t* o = out + (size_t)(m0 + r) * p->s.N;
+    for (int j = 0; j < nbk; ++j) {
+      const int32_t c0 = n0 + 16 * j;
+      if (c0 >= p->s.N) break;
+      const __m128i q = qie_rq512_apply(acc[r][j], rqa, c0, rqk);
+      _mm_mask_storeu_epi8(o + c0, qie_tail_mask16(p->s.N - c0), q);
+    }
+  }
+}
+
+static QIE_AVX512 void tile1(const plan* p, const uint8_t* a, const int8_t* b, const qie_rq_arrays* rqa, const qie_rq512* k, int32_t m0, int32_t n0, int8_t* out) { tile(p, a, b, rqa, k, m0, n0, 1, out); }
+static QIE_AVX512 void tile2(const plan* p, const uint8_t* a, const int8_t* b, const qie_rq_arrays* rqa, const qie_rq512* k, int32_t m0, int32_t n0, int8_t* out) { tile(p, a, b, rqa, k, m0, n0, 2, out); }
+static QIE_AVX512 void tile3(const plan* p, const uint8_t* a, const int8_t* b, const qie_rq_arrays* rqa, const qie_rq512* k, int32_t m0, int32_t n0, int8_t* out) { tile(p, a, b, rqa, k, m0, n0, 3, out); }
+static QIE_AVX512 void tile4(const plan* p, const uint8_t* a, const int8_t* b, const qie_rq_arrays* rqa, const qie_rq512* k, int32_t m0, int32_t n0, int8_t* out) { tile(p, a, b, rqa, k, m0, n0, 4, out); }
+
+static QIE_AVX512 void run_tiles(const plan* p, const qie_kernel_args* args, int32_t begin,
+                                 int32_t end, void* scratch) {
+  uint8_t* a = scratch;
+  const qie_rq_arrays rqa = qie_rq_arrays_at((void*)args->packed, p->np);
+  const int8_t* b = (const int8_t*)args->packed + qie_rq_arrays_bytes(p->np);
+  const qie_rq512 rqk = qie_rq512_make(p->s.rq);
+  int32_t packed_mt = -1;
+  for (int32_t item = begin; item < end; ++item) {
+    const int32_t mt = item / p->n_tiles, nt = item % p->n_tiles;
+    if (mt != packed_mt) {
+      qie_pack_a_u8(&p->s, args->input, mt * MR, MR, p->kp, a);
+      packed_mt = mt;
+    }
+    const int32_t n0 = nt * NR;
+    const int nbk = (p->np - n0) / 16 < 4 ? (p->np - n0) / 16 : 4;
+    void (*const t)(const plan*, const uint8_t*, const int8_t*, const qie_rq_arrays*,
+                    const qie_rq512*, int32_t, int32_t, int8_t*) =
+        nbk == 4 ? tile4 : nbk == 3 ? tile3 : nbk == 2 ? tile2 : tile1;
+    t(p, a, b, &rqa, &rqk, mt * MR, n0, args->output);
+  }
+}
+
+static int32_t items_of(const plan* p) { return (p->s.M + MR - 1) / MR * p->n_tiles; }
+static size_t scratch_of(const plan* p) { return (size_t)MR * p->kp; }
+
+/* ---- descriptors: conv 1x1, conv im2col, fully connected ---- */
+
+static bool conv_groups_ok(const qie_qs8_conv_params* p) {
+  return p->g.filter_in_c == p->g.in_c && qie_x86_requant_ok(&p->rq, p->g.out_c);
+}
+
+#define CONV_DESC(name, rows, extra)                                                          \
+  static bool name##_supports(const qie_qs8_conv_params* p) { return conv_groups_ok(p) && (extra); } \
+  static size_t name##_packed(const qie_qs8_conv_params* p) {                                 \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    return packed_bytes(&pl);                                                                 \
+  }                                                                                           \
+  static void name##_pack(const qie_qs8_conv_params* p, const void* f, const void* b, void* o) { \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    pack(&pl, f, b, o);                                                                       \
+  }                                                                                           \
+  static size_t name##_scratch(const qie_qs8_conv_params* p) {                                \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    return scratch_of(&pl);                                                                   \
+  }                                                                                           \
+  static int32_t name##_items(const qie_qs8_conv_params* p) {                                 \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    return items_of(&pl);                                                                     \
+  }                                                                                           \
+  static void name##_run(const qie_qs8_conv_params* p, const qie_kernel_args* a, int32_t begin, \
+                         int32_t end, void* scratch) {                                        \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    run_tiles(&pl, a, begin, end, scratch);                                                   \
+  }                                                                                           \
+  const qie_qs8_conv_kernel qie_##name = {#name,           name##_supports, name##_packed,    \
+                                          name##_pack,     name##_scratch,  name##_items,     \
+                                          name##_run}
+
+CONV_DESC(qs8_conv_nhwc_1x1_6x64__avx512vnni, QIE_GEMM_ROWS_DIRECT, qie_conv_is_pointwise(&p->g));
+CONV_DESC(qs8_conv_nhwc_im2col_6x64__avx512vnni, QIE_GEMM_ROWS_IM2COL, true);
+
+static bool fc_supports(const qie_qs8_fc_params* p) { return qie_x86_requant_ok(&p->rq, p->units); }
+static size_t fc_packed(const qie_qs8_fc_params* p) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  return packed_bytes(&pl);
+}
+static void fc_pack(const qie_qs8_fc_params* p, const void* f, const void* b, void* o) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  pack(&pl, f, b, o);
+}
+static size_t fc_scratch(const qie_qs8_fc_params* p) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  return scratch_of(&pl);
+}
+static int32_t fc_items(const qie_qs8_fc_params* p) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  return items_of(&pl);
+}
+static void fc_run(const qie_qs8_fc_params* p, const qie_kernel_args* a, int32_t begin, int32_t end,
+                   void* scratch) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  run_tiles(&pl, a, begin, end, scratch);
+}
+const qie_qs8_fc_kernel qie_qs8_fc_6x64__avx512vnni = {
+    "qs8_fc_6x64__avx512vnni", fc_supports, fc_packed, fc_pack, fc_scratch, fc_items, fc_run};
+#endif

@@ -1,0 +1,28 @@
+/* Splits an op's work items across the thread pool, handing each thread its own
+ * slice of the op's scratch (planned in the arena: nothing allocated here). */
+#include "runtime.h"
+#include "threadpool.h"
+
+typedef struct {
+  qie_op_range_fn fn;
+  const void* job;
+  const qie_op* op;
+} range_job;
+
+static void run_range(void* arg, int32_t begin, int32_t end, int thread) {
+  const range_job* r = arg;
+  void* scratch = r->op->scratch ? (char*)r->op->scratch + (size_t)thread * r->op->scratch_stride
+                                 : NULL;
+  r->fn(r->job, begin, end, scratch);
+}
+
+void qie_parallel_for(qie_ctx* ctx, const qie_op* op, int32_t items, qie_op_range_fn fn,
+                      const void* job) {
+  if (items <= 0) return;
+  if (!ctx->pool) {
+    fn(job, 0, items, op->scratch);
+    return;
+  }
+  range_job r = {fn, job, op};
+  qie_threadpool_run(ctx->pool, items, run_range, &r);
+}
