@@ -5,17 +5,46 @@
 #include "qs8_dw_pack.h"
 #include "requant_avx512.h"
 
+/* Four channel blocks at once, so four independent vpdpwssd chains hide its
+ * latency; the remaining blocks one at a time with two chains (even/odd taps). */
 static inline __attribute__((always_inline)) QIE_AVX512 void pixel(
     const int8_t* const* tap, int taps, const int32_t* w, int32_t np, int32_t C,
     const qie_rq_arrays* rqa, const qie_rq512* rqk, int8_t* out) {
-  for (int32_t c0 = 0; c0 < C; c0 += 16) {
-    const __mmask16 m = qie_tail_mask16(C - c0);
-    __m512i acc = _mm512_setzero_si512();
+  int32_t c0 = 0;
+  for (; c0 + 64 <= C; c0 += 64) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
     for (int t = 0; t < taps; ++t) {
-      const __m512i x = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, tap[t] + c0));
-      acc = _mm512_dpwssd_epi32(acc, x, _mm512_loadu_si512(w + (size_t)t * np + c0));
+      const int8_t* x = tap[t] + c0;
+      const int32_t* wt = w + (size_t)t * np + c0;
+      a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)x)),
+                               _mm512_loadu_si512(wt));
+      a1 = _mm512_dpwssd_epi32(a1, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(x + 16))),
+                               _mm512_loadu_si512(wt + 16));
+      a2 = _mm512_dpwssd_epi32(a2, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(x + 32))),
+                               _mm512_loadu_si512(wt + 32));
+      a3 = _mm512_dpwssd_epi32(a3, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(x + 48))),
+                               _mm512_loadu_si512(wt + 48));
     }
-    _mm_mask_storeu_epi8(out + c0, m, qie_rq512_apply(acc, rqa, c0, rqk));
+    _mm_storeu_si128((__m128i*)(out + c0), qie_rq512_apply(a0, rqa, c0, rqk));
+    _mm_storeu_si128((__m128i*)(out + c0 + 16), qie_rq512_apply(a1, rqa, c0 + 16, rqk));
+    _mm_storeu_si128((__m128i*)(out + c0 + 32), qie_rq512_apply(a2, rqa, c0 + 32, rqk));
+    _mm_storeu_si128((__m128i*)(out + c0 + 48), qie_rq512_apply(a3, rqa, c0 + 48, rqk));
+  }
+  for (; c0 < C; c0 += 16) {
+    const __mmask16 m = qie_tail_mask16(C - c0);
+    __m512i even = _mm512_setzero_si512(), odd = even;
+    int t = 0;
+    for (; t + 1 < taps; t += 2) {
+      even = _mm512_dpwssd_epi32(even, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, tap[t] + c0)),
+                                 _mm512_loadu_si512(w + (size_t)t * np + c0));
+      odd = _mm512_dpwssd_epi32(odd, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, tap[t + 1] + c0)),
+                                _mm512_loadu_si512(w + (size_t)(t + 1) * np + c0));
+    }
+    if (t < taps)
+      even = _mm512_dpwssd_epi32(even, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, tap[t] + c0)),
+                                 _mm512_loadu_si512(w + (size_t)t * np + c0));
+    /* wrapping int32 sums: the split changes no bit of the total */
+    _mm_mask_storeu_epi8(out + c0, m, qie_rq512_apply(_mm512_add_epi32(even, odd), rqa, c0, rqk));
   }
 }
 

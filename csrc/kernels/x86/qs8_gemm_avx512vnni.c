@@ -38,40 +38,75 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
   qie_pack_b_vnni(w, p->s.K, p->s.N, (int8_t*)packed + qie_rq_arrays_bytes(p->np));
 }
 
-static inline __attribute__((always_inline)) QIE_AVX512 void tile(
-    const plan* p, const uint8_t* a, const int8_t* b, const qie_rq_arrays* rqa,
-    const qie_rq512* rqk, int32_t m0, int32_t n0, int nbk, int8_t* out) {
-  __m512i acc[MR][4];
-  for (int r = 0; r < MR; ++r)
-    for (int j = 0; j < nbk; ++j) acc[r][j] = _mm512_setzero_si512();
-  const size_t bblock = (size_t)p->kp * 16;
-  const int8_t* bb = b + (size_t)(n0 / 16) * bblock;
-  for (int32_t kg = 0; kg < p->kp / 4; ++kg) {
-    __m512i bv[4];
-    for (int j = 0; j < nbk; ++j) bv[j] = _mm512_loadu_si512(bb + j * bblock + (size_t)kg * 64);
-    for (int r = 0; r < MR; ++r) {
-      int32_t a4;
-      memcpy(&a4, a + (size_t)r * p->kp + (size_t)kg * 4, 4);
-      const __m512i av = _mm512_set1_epi32(a4);
-      for (int j = 0; j < nbk; ++j) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], av, bv[j]);
-    }
+/* One tile of MR rows x NBK * 16 channels, accumulators in named registers
+ * (an array of vectors would live on the stack). */
+#define ACC_ROW(r) __m512i c##r##0 = z, c##r##1 = z, c##r##2 = z, c##r##3 = z;
+#define MAC_ROW(r)                                                                \
+  {                                                                               \
+    int32_t a4;                                                                   \
+    memcpy(&a4, a + (size_t)(r) * kp + (size_t)kg * 4, 4);                        \
+    const __m512i av = _mm512_set1_epi32(a4);                                     \
+    c##r##0 = _mm512_dpbusd_epi32(c##r##0, av, b0);                               \
+    if (NBK > 1) c##r##1 = _mm512_dpbusd_epi32(c##r##1, av, b1);                  \
+    if (NBK > 2) c##r##2 = _mm512_dpbusd_epi32(c##r##2, av, b2);                  \
+    if (NBK > 3) c##r##3 = _mm512_dpbusd_epi32(c##r##3, av, b3);                  \
   }
-  const int32_t rows = p->s.M - m0 < MR ? p->s.M - m0 : MR;
-  for (int r = 0; r < rows; ++r) {
-    int8_t* o = out + (size_t)(m0 + r) * p->s.N;
-    for (int j = 0; j < nbk; ++j) {
-      const int32_t c0 = n0 + 16 * j;
-      if (c0 >= p->s.N) break;
-      const __m128i q = qie_rq512_apply(acc[r][j], rqa, c0, rqk);
-      _mm_mask_storeu_epi8(o + c0, qie_tail_mask16(p->s.N - c0), q);
+#define STORE1(r, j)                                                              \
+  if (NBK > j && n0 + 16 * j < N)                                                 \
+    _mm_mask_storeu_epi8(o + n0 + 16 * j, qie_tail_mask16(N - n0 - 16 * j),        \
+                         qie_rq512_apply(c##r##j, rqa, n0 + 16 * j, rqk));
+#define STORE_ROW(r)                                                              \
+  if ((r) < rows) {                                                               \
+    int8_t* o = out + (size_t)(m0 + (r)) * N;                                     \
+    STORE1(r, 0) STORE1(r, 1) STORE1(r, 2) STORE1(r, 3)                           \
+  }
+
+#define DEFINE_TILE(NBK_)                                                                     \
+  static QIE_AVX512 void tile##NBK_(const plan* p, const uint8_t* a, const int8_t* b,          \
+                                   const qie_rq_arrays* rqa, const qie_rq512* rqk, int32_t m0, \
+                                   int32_t n0, int8_t* out) {                                 \
+    enum { NBK = NBK_ };                                                                      \
+    const __m512i z = _mm512_setzero_si512();                                                 \
+    ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3) ACC_ROW(4) ACC_ROW(5)                         \
+    const int32_t kp = p->kp, N = p->s.N;                                                     \
+    const size_t bblock = (size_t)kp * 16;                                                    \
+    const int8_t* bb = b + (size_t)(n0 / 16) * bblock;                                        \
+    for (int32_t kg = 0; kg < kp / 4; ++kg, bb += 64) {                                       \
+      const __m512i b0 = _mm512_loadu_si512(bb);                                              \
+      const __m512i b1 = NBK > 1 ? _mm512_loadu_si512(bb + bblock) : z;                       \
+      const __m512i b2 = NBK > 2 ? _mm512_loadu_si512(bb + 2 * bblock) : z;                   \
+      const __m512i b3 = NBK > 3 ? _mm512_loadu_si512(bb + 3 * bblock) : z;                   \
+      MAC_ROW(0) MAC_ROW(1) MAC_ROW(2) MAC_ROW(3) MAC_ROW(4) MAC_ROW(5)                       \
+    }                                                                                         \
+    const int32_t rows = p->s.M - m0 < MR ? p->s.M - m0 : MR;                                 \
+    STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3) STORE_ROW(4) STORE_ROW(5)             \
+  }
+
+DEFINE_TILE(1)
+DEFINE_TILE(2)
+DEFINE_TILE(3)
+DEFINE_TILE(4)
+
+/* Direct A rows (1x1 conv, fully connected): flip to u8 64 bytes at a time. */
+static QIE_AVX512 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* input, int32_t m0,
+                                        int32_t kp, uint8_t* dst) {
+  const __m512i flip = _mm512_set1_epi8((char)0x80);
+  for (int32_t r = 0; r < MR; ++r, dst += kp) {
+    const int32_t m = m0 + r;
+    if (m >= s->M) {
+      memset(dst, 0, (size_t)kp);
+      continue;
+    }
+    const int8_t* x = input + (size_t)m * s->K;
+    for (int32_t k = 0; k < kp; k += 64) {
+      const __mmask64 in = s->K - k >= 64 ? ~(__mmask64)0 : s->K > k ? (((__mmask64)1 << (s->K - k)) - 1) : 0;
+      const __mmask64 outm = kp - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (kp - k)) - 1);
+      const __m512i v = _mm512_maskz_xor_epi32(0xFFFF, _mm512_maskz_loadu_epi8(in, x + k), flip);
+      /* bytes past K must be 0 (their weights are 0 too, but keep A deterministic) */
+      _mm512_mask_storeu_epi8(dst + k, outm, _mm512_maskz_mov_epi8(in, v));
     }
   }
 }
-
-static QIE_AVX512 void tile1(const plan* p, const uint8_t* a, const int8_t* b, const qie_rq_arrays* rqa, const qie_rq512* k, int32_t m0, int32_t n0, int8_t* out) { tile(p, a, b, rqa, k, m0, n0, 1, out); }
-static QIE_AVX512 void tile2(const plan* p, const uint8_t* a, const int8_t* b, const qie_rq_arrays* rqa, const qie_rq512* k, int32_t m0, int32_t n0, int8_t* out) { tile(p, a, b, rqa, k, m0, n0, 2, out); }
-static QIE_AVX512 void tile3(const plan* p, const uint8_t* a, const int8_t* b, const qie_rq_arrays* rqa, const qie_rq512* k, int32_t m0, int32_t n0, int8_t* out) { tile(p, a, b, rqa, k, m0, n0, 3, out); }
-static QIE_AVX512 void tile4(const plan* p, const uint8_t* a, const int8_t* b, const qie_rq_arrays* rqa, const qie_rq512* k, int32_t m0, int32_t n0, int8_t* out) { tile(p, a, b, rqa, k, m0, n0, 4, out); }
 
 static QIE_AVX512 void run_tiles(const plan* p, const qie_kernel_args* args, int32_t begin,
                                  int32_t end, void* scratch) {
@@ -83,7 +118,8 @@ static QIE_AVX512 void run_tiles(const plan* p, const qie_kernel_args* args, int
   for (int32_t item = begin; item < end; ++item) {
     const int32_t mt = item / p->n_tiles, nt = item % p->n_tiles;
     if (mt != packed_mt) {
-      qie_pack_a_u8(&p->s, args->input, mt * MR, MR, p->kp, a);
+      if (p->s.rows == QIE_GEMM_ROWS_DIRECT) pack_rows_direct(&p->s, args->input, mt * MR, p->kp, a);
+      else qie_pack_a_u8(&p->s, args->input, mt * MR, MR, p->kp, a);
       packed_mt = mt;
     }
     const int32_t n0 = nt * NR;
