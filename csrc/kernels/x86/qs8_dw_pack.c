@@ -5,7 +5,8 @@
 #include "qs8_dw_pack.h"
 
 bool qie_dw_supported(const qie_qs8_conv_params* p) {
-  return p->g.depth_multiplier == 1 && p->g.k_h * p->g.k_w <= QIE_DW_MAX_TAPS &&
+  /* depth multiplier 1, or one input channel fanned out to all outputs */
+  return (p->g.depth_multiplier == 1 || p->g.in_c == 1) && p->g.k_h * p->g.k_w <= QIE_DW_MAX_TAPS &&
          qie_x86_requant_ok(&p->rq, p->g.out_c);
 }
 

@@ -59,6 +59,26 @@ static QIE_AVX512 void pixel_n(const int8_t* const* tap, int taps, const int32_t
   pixel(tap, taps, w, np, C, rqa, rqk, out);
 }
 
+/* One input channel fanned out to every output channel (depth multiplier = out_c):
+ * each tap is one input byte, broadcast. */
+static QIE_AVX512 void pixel_fanout(const int8_t* const* tap, int taps, const int32_t* w,
+                                    int32_t np, int32_t C, const qie_rq_arrays* rqa,
+                                    const qie_rq512* rqk, int8_t* out) {
+  __m512i x[QIE_DW_MAX_TAPS];
+  for (int t = 0; t < taps; ++t) x[t] = _mm512_set1_epi32(*tap[t]);
+  for (int32_t c0 = 0; c0 < C; c0 += 16) {
+    const __mmask16 m = qie_tail_mask16(C - c0);
+    __m512i even = _mm512_setzero_si512(), odd = even;
+    int t = 0;
+    for (; t + 1 < taps; t += 2) {
+      even = _mm512_dpwssd_epi32(even, x[t], _mm512_loadu_si512(w + (size_t)t * np + c0));
+      odd = _mm512_dpwssd_epi32(odd, x[t + 1], _mm512_loadu_si512(w + (size_t)(t + 1) * np + c0));
+    }
+    if (t < taps) even = _mm512_dpwssd_epi32(even, x[t], _mm512_loadu_si512(w + (size_t)t * np + c0));
+    _mm_mask_storeu_epi8(out + c0, m, qie_rq512_apply(_mm512_add_epi32(even, odd), rqa, c0, rqk));
+  }
+}
+
 static bool supports(const qie_qs8_conv_params* p) { return qie_dw_supported(p); }
 static size_t packed_bytes(const qie_qs8_conv_params* p) {
   return qie_dw_packed_bytes(qie_dw_layout_of(p, 16));
@@ -96,7 +116,8 @@ static QIE_AVX512 void run(const qie_qs8_conv_params* p, const qie_kernel_args* 
                        : image + ((size_t)iy * g->in_w + ix) * g->in_c;
         }
       }
-      if (t == 9) pixel9(tap, w, l.np, g->out_c, &rqa, &rqk, out);
+      if (g->in_c == 1) pixel_fanout(tap, t, w, l.np, g->out_c, &rqa, &rqk, out);
+      else if (t == 9) pixel9(tap, w, l.np, g->out_c, &rqa, &rqk, out);
       else pixel_n(tap, t, w, l.np, g->out_c, &rqa, &rqk, out);
     }
   }

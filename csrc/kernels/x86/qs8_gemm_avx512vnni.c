@@ -44,8 +44,9 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
 #define MAC_ROW(r)                                                                \
   {                                                                               \
     int32_t a4;                                                                   \
-    memcpy(&a4, a + (size_t)(r) * kp + (size_t)kg * 4, 4);                        \
-    const __m512i av = _mm512_set1_epi32(a4);                                     \
+    memcpy(&a4, ap##r + (size_t)kg * 4, 4);                                        \
+    const __m512i av = FLIP ? _mm512_xor_si512(_mm512_set1_epi32(a4), flip)       \
+                            : _mm512_set1_epi32(a4);                              \
     c##r##0 = _mm512_dpbusd_epi32(c##r##0, av, b0);                               \
     if (NBK > 1) c##r##1 = _mm512_dpbusd_epi32(c##r##1, av, b1);                  \
     if (NBK > 2) c##r##2 = _mm512_dpbusd_epi32(c##r##2, av, b2);                  \
@@ -61,11 +62,17 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     STORE1(r, 0) STORE1(r, 1) STORE1(r, 2) STORE1(r, 3)                           \
   }
 
-#define DEFINE_TILE(NBK_)                                                                     \
-  static QIE_AVX512 void tile##NBK_(const plan* p, const uint8_t* a, const int8_t* b,          \
+/* A rows: row r at a + min(r, valid - 1) * stride (rows past M repeat the last
+ * valid one and are not stored). FLIP: A is the raw int8 input, flipped here. */
+#define ROW_PTR(r) const uint8_t* ap##r = a + (size_t)((r) < valid ? (r) : valid - 1) * stride;
+#define DEFINE_TILE(NBK_, FLIP_)                                                              \
+  static QIE_AVX512 void tile##NBK_##_##FLIP_(const plan* p, const uint8_t* a, size_t stride,  \
+                                   int32_t valid, const int8_t* b,                            \
                                    const qie_rq_arrays* rqa, const qie_rq512* rqk, int32_t m0, \
                                    int32_t n0, int8_t* out) {                                 \
-    enum { NBK = NBK_ };                                                                      \
+    enum { NBK = NBK_, FLIP = FLIP_ };                                                        \
+    const __m512i flip = _mm512_set1_epi8((char)0x80);                                        \
+    ROW_PTR(0) ROW_PTR(1) ROW_PTR(2) ROW_PTR(3) ROW_PTR(4) ROW_PTR(5)                         \
     const __m512i z = _mm512_setzero_si512();                                                 \
     ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3) ACC_ROW(4) ACC_ROW(5)                         \
     const int32_t kp = p->kp, N = p->s.N;                                                     \
@@ -82,21 +89,26 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3) STORE_ROW(4) STORE_ROW(5)             \
   }
 
-DEFINE_TILE(1)
-DEFINE_TILE(2)
-DEFINE_TILE(3)
-DEFINE_TILE(4)
+DEFINE_TILE(1, 0)
+DEFINE_TILE(2, 0)
+DEFINE_TILE(3, 0)
+DEFINE_TILE(4, 0)
+DEFINE_TILE(1, 1)
+DEFINE_TILE(2, 1)
+DEFINE_TILE(3, 1)
+DEFINE_TILE(4, 1)
+
+typedef void (*tile_fn)(const plan*, const uint8_t*, size_t, int32_t, const int8_t*,
+                        const qie_rq_arrays*, const qie_rq512*, int32_t, int32_t, int8_t*);
+static const tile_fn tiles[2][4] = {{tile1_0, tile2_0, tile3_0, tile4_0},
+                                    {tile1_1, tile2_1, tile3_1, tile4_1}};
 
 /* Direct A rows (1x1 conv, fully connected): flip to u8 64 bytes at a time. */
 static QIE_AVX512 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* input, int32_t m0,
-                                        int32_t kp, uint8_t* dst) {
+                                        int32_t rows, int32_t kp, uint8_t* dst) {
   const __m512i flip = _mm512_set1_epi8((char)0x80);
-  for (int32_t r = 0; r < MR; ++r, dst += kp) {
+  for (int32_t r = 0; r < rows; ++r, dst += kp) {
     const int32_t m = m0 + r;
-    if (m >= s->M) {
-      memset(dst, 0, (size_t)kp);
-      continue;
-    }
     const int8_t* x = input + (size_t)m * s->K;
     for (int32_t k = 0; k < kp; k += 64) {
       const __mmask64 in = s->K - k >= 64 ? ~(__mmask64)0 : s->K > k ? (((__mmask64)1 << (s->K - k)) - 1) : 0;
@@ -108,31 +120,43 @@ static QIE_AVX512 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* i
   }
 }
 
+/* Fully connected (and any direct-row GEMM) with K a multiple of 4 reads the
+ * input in place: no scratch, the flip happens at the broadcast. */
+static bool reads_in_place(const plan* p) {
+  return p->s.rows == QIE_GEMM_ROWS_DIRECT && p->s.K % 4 == 0 && p->s.M < MR;
+}
+
 static QIE_AVX512 void run_tiles(const plan* p, const qie_kernel_args* args, int32_t begin,
                                  int32_t end, void* scratch) {
   uint8_t* a = scratch;
   const qie_rq_arrays rqa = qie_rq_arrays_at((void*)args->packed, p->np);
   const int8_t* b = (const int8_t*)args->packed + qie_rq_arrays_bytes(p->np);
   const qie_rq512 rqk = qie_rq512_make(p->s.rq);
+  const bool in_place = reads_in_place(p);
   int32_t packed_mt = -1;
   for (int32_t item = begin; item < end; ++item) {
     const int32_t mt = item / p->n_tiles, nt = item % p->n_tiles;
-    if (mt != packed_mt) {
-      if (p->s.rows == QIE_GEMM_ROWS_DIRECT) pack_rows_direct(&p->s, args->input, mt * MR, p->kp, a);
-      else qie_pack_a_u8(&p->s, args->input, mt * MR, MR, p->kp, a);
+    const int32_t m0 = mt * MR;
+    const int32_t valid = p->s.M - m0 < MR ? p->s.M - m0 : MR;
+    if (!in_place && mt != packed_mt) {
+      if (p->s.rows == QIE_GEMM_ROWS_DIRECT) pack_rows_direct(&p->s, args->input, m0, valid, p->kp, a);
+      else qie_pack_a_u8(&p->s, args->input, m0, valid, p->kp, a);
       packed_mt = mt;
     }
     const int32_t n0 = nt * NR;
     const int nbk = (p->np - n0) / 16 < 4 ? (p->np - n0) / 16 : 4;
-    void (*const t)(const plan*, const uint8_t*, const int8_t*, const qie_rq_arrays*,
-                    const qie_rq512*, int32_t, int32_t, int8_t*) =
-        nbk == 4 ? tile4 : nbk == 3 ? tile3 : nbk == 2 ? tile2 : tile1;
-    t(p, a, b, &rqa, &rqk, mt * MR, n0, args->output);
+    if (in_place)
+      tiles[1][nbk - 1](p, (const uint8_t*)args->input + (size_t)m0 * p->s.K, (size_t)p->s.K, valid,
+                        b, &rqa, &rqk, m0, n0, args->output);
+    else
+      tiles[0][nbk - 1](p, a, (size_t)p->kp, valid, b, &rqa, &rqk, m0, n0, args->output);
   }
 }
 
 static int32_t items_of(const plan* p) { return (p->s.M + MR - 1) / MR * p->n_tiles; }
-static size_t scratch_of(const plan* p) { return (size_t)MR * p->kp; }
+static size_t scratch_of(const plan* p) {
+  return reads_in_place(p) ? 0 : (size_t)(p->s.M < MR ? p->s.M : MR) * p->kp;
+}
 
 /* ---- descriptors: conv 1x1, conv im2col, fully connected ---- */
 

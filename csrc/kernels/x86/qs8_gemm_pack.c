@@ -112,10 +112,6 @@ void qie_pack_a_u8(const qie_gemm_shape* s, const int8_t* input, int32_t m0, int
   const uint8_t pad = (uint8_t)(s->rq->input_zp + 128);
   for (int32_t r = 0; r < mr; ++r, dst += kp) {
     const int32_t m = m0 + r;
-    if (m >= s->M) {
-      memset(dst, 0, (size_t)kp);
-      continue;
-    }
     if (s->rows == QIE_GEMM_ROWS_IM2COL) {
       im2col_row_uint8_t(s->g, input, m, s->rq->input_zp, pad, dst);
     } else {
@@ -131,10 +127,6 @@ void qie_pack_a_i16(const qie_gemm_shape* s, const int8_t* input, int32_t m0, in
   const int32_t zp = s->rq->input_zp;
   for (int32_t r = 0; r < mr; ++r, dst += kp) {
     const int32_t m = m0 + r;
-    if (m >= s->M) {
-      memset(dst, 0, sizeof(int16_t) * (size_t)kp);
-      continue;
-    }
     if (s->rows == QIE_GEMM_ROWS_IM2COL) {
       im2col_row_int16_t(s->g, input, m, zp, 0, dst);
     } else {

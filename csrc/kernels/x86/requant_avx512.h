@@ -9,6 +9,25 @@
 
 #define QIE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
+/* qie_mul_by_quantized_multiplier on 16 lanes, for multipliers >= 0 (so the
+ * doubling high multiply never saturates) and right shifts in [0, 31]. */
+static inline QIE_AVX512 __m512i qie_mbqm512(__m512i acc, __m512i m, __m512i left, __m512i rs) {
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i x = _mm512_sllv_epi32(acc, left);
+  /* rounding doubling high multiply: (x * m + 2^30) >> 31, per 64-bit product */
+  const __m512i half = _mm512_set1_epi64((int64_t)1 << 30);
+  const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, m), half);
+  const __m512i po =
+      _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32)), half);
+  __m512i v = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 31), _mm512_slli_epi64(po, 1));
+  /* rounding right shift, ties away from zero */
+  const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, rs), one);
+  const __m512i rem = _mm512_and_si512(v, mask);
+  const __m512i thr = _mm512_add_epi32(_mm512_srai_epi32(mask, 1), _mm512_srli_epi32(v, 31));
+  v = _mm512_srav_epi32(v, rs);
+  return _mm512_mask_add_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, one);
+}
+
 typedef struct {
   __m512i zp, lo, hi; /* lo/hi: the activation bounds minus the zero point */
   __m512 flo, fhi;
@@ -37,22 +56,8 @@ static inline QIE_AVX512 __m128i qie_rq512_apply(__m512i acc, const qie_rq_array
     f = _mm512_min_ps(_mm512_max_ps(f, k->flo), k->fhi);
     v = _mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   } else {
-    const __m512i one = _mm512_set1_epi32(1);
-    const __m512i m = _mm512_loadu_si512(a->mult + c0);
-    const __m512i x = _mm512_sllv_epi32(acc, _mm512_loadu_si512(a->left + c0));
-    /* rounding doubling high multiply: (x * m + 2^30) >> 31, per 64-bit product */
-    const __m512i half = _mm512_set1_epi64((int64_t)1 << 30);
-    const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, m), half);
-    const __m512i po = _mm512_add_epi64(
-        _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32)), half);
-    v = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 31), _mm512_slli_epi64(po, 1));
-    /* rounding right shift, ties away from zero */
-    const __m512i rs = _mm512_loadu_si512(a->right + c0);
-    const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, rs), one);
-    const __m512i rem = _mm512_and_si512(v, mask);
-    const __m512i thr = _mm512_add_epi32(_mm512_srai_epi32(mask, 1), _mm512_srli_epi32(v, 31));
-    v = _mm512_srav_epi32(v, rs);
-    v = _mm512_mask_add_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, one);
+    v = qie_mbqm512(acc, _mm512_loadu_si512(a->mult + c0), _mm512_loadu_si512(a->left + c0),
+                    _mm512_loadu_si512(a->right + c0));
     v = _mm512_min_epi32(_mm512_max_epi32(v, k->lo), k->hi);
   }
   return _mm512_cvtsepi32_epi8(_mm512_add_epi32(v, k->zp));

@@ -9,6 +9,7 @@ extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1_6x64__avx512vnni;
 extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col_6x64__avx512vnni;
 extern const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_16c__avx512vnni;
 extern const qie_qs8_fc_kernel qie_qs8_fc_6x64__avx512vnni;
+extern const qie_qs8_addsub_kernel qie_qs8_addsub_16__avx512;
 
 const qie_kernel_table qie_kernels_avx512vnni = {
     "avx512vnni",
@@ -19,6 +20,7 @@ const qie_kernel_table qie_kernels_avx512vnni = {
     LIST(qie_f32_conv_kernel, &qie_f32_dwconv_nhwc__ref),
     LIST(qie_qs8_fc_kernel, &qie_qs8_fc_6x64__avx512vnni, &qie_qs8_fc__ref),
     LIST(qie_f32_fc_kernel, &qie_f32_fc__ref),
+    &qie_qs8_addsub_16__avx512,
 };
 
 const qie_kernel_table qie_kernels_avx2 = {
