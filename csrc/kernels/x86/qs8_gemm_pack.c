@@ -87,14 +87,28 @@ void qie_pack_b_i16(const int8_t* w, int32_t K, int32_t N, int16_t* out) {
     const int32_t per_image = g->out_h * g->out_w;                                            \
     const int32_t b = m / per_image, oy = (m % per_image) / g->out_w, ox = m % g->out_w;      \
     const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;    \
+    const int32_t run = g->k_w * g->in_c; /* one filter row's bytes */                        \
+    const int dense_x = g->dilation_w == 1 && x0 >= 0 && x0 + g->k_w <= g->in_w;              \
     for (int32_t ky = 0; ky < g->k_h; ++ky) {                                                 \
       const int32_t iy = y0 + ky * g->dilation_h;                                             \
+      if (iy < 0 || iy >= g->in_h) {                                                          \
+        for (int32_t c = 0; c < run; ++c) dst[c] = pad;                                       \
+        dst += run;                                                                           \
+        continue;                                                                             \
+      }                                                                                       \
+      const int8_t* row = input + ((size_t)b * g->in_h + iy) * g->in_w * g->in_c;             \
+      if (dense_x) { /* the filter row's taps are adjacent input pixels */                    \
+        const int8_t* x = row + (size_t)x0 * g->in_c;                                         \
+        for (int32_t c = 0; c < run; ++c) dst[c] = CONVERT(x[c], zp);                         \
+        dst += run;                                                                           \
+        continue;                                                                             \
+      }                                                                                       \
       for (int32_t kx = 0; kx < g->k_w; ++kx) {                                               \
         const int32_t ix = x0 + kx * g->dilation_w;                                           \
-        if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {                             \
+        if (ix < 0 || ix >= g->in_w) {                                                        \
           for (int32_t c = 0; c < g->in_c; ++c) dst[c] = pad;                                 \
         } else {                                                                              \
-          const int8_t* x = input + (((size_t)b * g->in_h + iy) * g->in_w + ix) * g->in_c;    \
+          const int8_t* x = row + (size_t)ix * g->in_c;                                       \
           for (int32_t c = 0; c < g->in_c; ++c) dst[c] = CONVERT(x[c], zp);                   \
         }                                                                                     \
         dst += g->in_c;                                                                       \
