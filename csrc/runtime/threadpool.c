@@ -1,6 +1,11 @@
-/* Workers wait for a new generation number, spinning briefly (ops of a model
- * follow each other within microseconds) and then sleeping on a condition
- * variable, so an idle model costs no CPU. */
+/* A loop is published as one atomic ticket: generation, part count and the next
+ * unclaimed part. The caller and the workers claim parts by compare-and-swap, so
+ * a part runs exactly once, on whichever thread gets it first: when a worker is
+ * slow to wake (a loaded machine, more threads than cores), the caller runs its
+ * part instead of waiting. A part always covers the same items and uses the
+ * scratch slot of its index, so the bytes never depend on who ran it. Workers
+ * spin briefly between loops (ops follow each other within microseconds), then
+ * sleep on a condition variable, so an idle model costs no CPU. */
 #include "threadpool.h"
 
 #include <pthread.h>
@@ -10,11 +15,15 @@
 
 #include "runtime.h"
 
-#define SPIN_ROUNDS 20000 /* ~ tens of microseconds before a worker sleeps */
+#define SPIN_ROUNDS 4000 /* pause instructions before a waiting thread sleeps or yields */
+
+/* ticket: generation << 16 | parts << 8 | next part */
+#define T_NEXT(t) ((unsigned)((t) & 0xff))
+#define T_PARTS(t) ((unsigned)(((t) >> 8) & 0xff))
+#define T_GEN(t) ((t) >> 16)
 
 typedef struct {
   qie_threadpool* pool;
-  int index;
   pthread_t tid;
 } worker;
 
@@ -24,20 +33,14 @@ struct qie_threadpool {
   int started;
   pthread_mutex_t mu;
   pthread_cond_t wake;
-  atomic_uint generation;
-  atomic_int pending; /* workers still running the current loop */
+  _Atomic uint64_t ticket;
+  atomic_int done; /* parts finished in the current loop */
   atomic_int stop;
-  /* the current loop */
+  /* the current loop: written before its ticket is published */
   qie_range_fn fn;
   void* job;
   int32_t items;
-  int parts;
 };
-
-static void range_of(int32_t items, int parts, int t, int32_t* b, int32_t* e) {
-  *b = (int32_t)((int64_t)items * t / parts);
-  *e = (int32_t)((int64_t)items * (t + 1) / parts);
-}
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -47,45 +50,56 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+/* Claims and runs parts of the loop `t` belongs to until none is left or a newer
+ * loop was published. Returns the generation it worked on. */
+static uint64_t claim_parts(qie_threadpool* p, uint64_t t) {
+  const uint64_t gen = T_GEN(t);
+  while (T_GEN(t) == gen && T_NEXT(t) < T_PARTS(t)) {
+    if (atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
+                                              memory_order_acquire)) {
+      const int part = (int)T_NEXT(t), parts = (int)T_PARTS(t);
+      const int32_t b = (int32_t)((int64_t)p->items * part / parts);
+      const int32_t e = (int32_t)((int64_t)p->items * (part + 1) / parts);
+      if (b < e) p->fn(p->job, b, e, part);
+      atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+      t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+    }
+  }
+  return gen;
+}
+
 static void* worker_main(void* arg) {
-  worker* w = arg;
-  qie_threadpool* p = w->pool;
-  unsigned seen = atomic_load(&p->generation);
+  qie_threadpool* p = ((worker*)arg)->pool;
+  uint64_t seen = T_GEN(atomic_load(&p->ticket));
   for (;;) {
-    unsigned g;
+    uint64_t t;
     int spins = 0;
-    while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen &&
-           !atomic_load(&p->stop)) {
+    while (T_GEN(t = atomic_load_explicit(&p->ticket, memory_order_acquire)) == seen) {
+      if (atomic_load_explicit(&p->stop, memory_order_relaxed)) return NULL;
       if (++spins < SPIN_ROUNDS) {
         cpu_relax();
         continue;
       }
       pthread_mutex_lock(&p->mu);
-      while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop))
+      while (T_GEN(atomic_load(&p->ticket)) == seen && !atomic_load(&p->stop))
         pthread_cond_wait(&p->wake, &p->mu);
       pthread_mutex_unlock(&p->mu);
+      spins = 0;
     }
-    if (atomic_load(&p->stop)) return NULL;
-    seen = g;
-    if (w->index < p->parts) {
-      int32_t b, e;
-      range_of(p->items, p->parts, w->index, &b, &e);
-      if (b < e) p->fn(p->job, b, e, w->index);
-    }
-    /* every worker acknowledges every generation, so none can lag into the next loop */
-    atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+    seen = claim_parts(p, t);
   }
 }
 
 qie_threadpool* qie_threadpool_create(int max_threads) {
   if (max_threads < 1) max_threads = 1;
+  if (max_threads > 255) max_threads = 255; /* parts fit the ticket's 8 bits */
   qie_threadpool* p = qie_alloc(sizeof *p);
   if (!p) return NULL;
   memset(p, 0, sizeof *p);
   p->max = max_threads;
   p->active = max_threads;
-  atomic_init(&p->generation, 0);
-  atomic_init(&p->pending, 0);
+  atomic_init(&p->ticket, 0);
+  atomic_init(&p->done, 0);
   atomic_init(&p->stop, 0);
   if (max_threads == 1) return p;
   p->workers = qie_alloc(sizeof(worker) * (size_t)(max_threads - 1));
@@ -97,7 +111,6 @@ qie_threadpool* qie_threadpool_create(int max_threads) {
   pthread_cond_init(&p->wake, NULL);
   for (int i = 0; i < max_threads - 1; ++i) {
     p->workers[i].pool = p;
-    p->workers[i].index = i + 1;
     if (pthread_create(&p->workers[i].tid, NULL, worker_main, &p->workers[i]) != 0) break;
     ++p->started;
   }
@@ -134,7 +147,7 @@ int qie_threadpool_set_active(qie_threadpool* p, int n) {
 
 void qie_threadpool_run(qie_threadpool* p, int32_t items, qie_range_fn fn, void* job) {
   if (items <= 0) return;
-  int parts = p->active < items ? p->active : (int)items;
+  const int parts = p->active < items ? p->active : (int)items;
   if (parts <= 1) {
     fn(job, 0, items, 0);
     return;
@@ -142,15 +155,16 @@ void qie_threadpool_run(qie_threadpool* p, int32_t items, qie_range_fn fn, void*
   p->fn = fn;
   p->job = job;
   p->items = items;
-  p->parts = parts;
-  /* every worker wakes for a generation; those past `parts` only acknowledge it */
-  atomic_store(&p->pending, p->max - 1);
+  atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+  const uint64_t gen = T_GEN(atomic_load(&p->ticket)) + 1;
+  atomic_store_explicit(&p->ticket, gen << 16 | (uint64_t)parts << 8, memory_order_release);
   pthread_mutex_lock(&p->mu);
-  atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->mu);
-  int32_t b, e;
-  range_of(items, parts, 0, &b, &e);
-  fn(job, b, e, 0);
-  while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) cpu_relax();
+  claim_parts(p, atomic_load_explicit(&p->ticket, memory_order_acquire));
+  int spins = 0;
+  while (atomic_load_explicit(&p->done, memory_order_acquire) < parts) {
+    if (++spins < SPIN_ROUNDS) cpu_relax();
+    else sched_yield(); /* a claimed part's thread may be waiting for this core */
+  }
 }

@@ -9,6 +9,10 @@
  * and checks every output (bytes equal; float32 within 1e-5 relative) and that
  * no heap allocation happens inside qie_model_run.
  *
+ * Every case runs with every kernel family this CPU has (QIE_KERNELS: just that
+ * one) at 1, 2 and 4 threads (QIE_THREADS: just that count): all must give the
+ * golden bytes.
+ *
  * `--fuzz PLAN N SEED` flips bytes in the plan's tables (header, tensors, ops,
  * indices, quantization, names; not the weights) N times; each variant must be
  * refused by validation or run to completion. Built with sanitizers, this is the
@@ -20,6 +24,7 @@
 #include <time.h>
 
 #include "../include/qie.h"
+#include "../kernels/dispatch.h"
 
 static long g_allocs = 0;
 static void* counting_alloc(size_t n, void* u) {
@@ -133,7 +138,8 @@ static int run_case(const test_case* c, const char* kernels) {
     if (!want || compare(c, k, qie_model_output_data(m, k), ti.bytes, want, n)) failed = 1;
     free(want);
   }
-  printf("%s %s (arena %zu bytes)\n", failed ? "FAIL" : "ok  ", c->name, qie_model_arena_bytes(m));
+  printf("%s %s [%s, %d thread%s] (arena %zu bytes)\n", failed ? "FAIL" : "ok  ", c->name,
+         kernels ? kernels : "auto", g_threads, g_threads == 1 ? "" : "s", qie_model_arena_bytes(m));
   qie_model_destroy(m);
   return failed;
 }
@@ -249,27 +255,44 @@ int main(int argc, char** argv) {
     fprintf(stderr, "cannot read %s\n", argv[2]);
     return 2;
   }
-  char line[2200];
-  test_case c;
-  memset(&c, 0, sizeof c);
+  static const char* const all_families[] = {"ref", "avx2", "avx512vnni", "neon", "neondot"};
+  const char* families[5];
+  int n_families = 0;
+  if (kernels) {
+    families[n_families++] = kernels;
+  } else {
+    for (int i = 0; i < 5; ++i)
+      if (qie_select_kernels(all_families[i])) families[n_families++] = all_families[i];
+  }
+  int thread_counts[3] = {1, 2, 4}, n_threads = 3;
+  if (getenv("QIE_THREADS")) thread_counts[0] = g_threads, n_threads = 1;
   int passed = 0, failed = 0;
-  while (fgets(line, sizeof line, f)) {
-    line[strcspn(line, "\r\n")] = 0;
-    char kind[8] = {0}, a[1100] = {0}, b[1100] = {0};
-    int n = sscanf(line, "%7s %1099s %1099s", kind, a, b);
-    if (n < 1) continue;
-    if (!strcmp(kind, "case") && n == 3) {
+  for (int fi = 0; fi < n_families; ++fi) {
+    for (int ti = 0; ti < n_threads; ++ti) {
+      g_threads = thread_counts[ti];
+      rewind(f);
+      char line[2200];
+      test_case c;
       memset(&c, 0, sizeof c);
-      snprintf(c.name, sizeof c.name, "%s", a);
-      snprintf(c.plan, sizeof c.plan, "%s", b);
-    } else if (!strcmp(kind, "in") && n >= 2 && c.n_in < MAX_IO) {
-      snprintf(c.in[c.n_in++], sizeof c.in[0], "%s", a);
-    } else if (!strcmp(kind, "out") && n == 3 && c.n_out < MAX_IO) {
-      c.out_f32[c.n_out] = !strcmp(b, "f32");
-      snprintf(c.out[c.n_out++], sizeof c.out[0], "%s", a);
-    } else if (!strcmp(kind, "end")) {
-      if (run_case(&c, kernels)) ++failed;
-      else ++passed;
+      while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        char kind[8] = {0}, a[1100] = {0}, b[1100] = {0};
+        int n = sscanf(line, "%7s %1099s %1099s", kind, a, b);
+        if (n < 1) continue;
+        if (!strcmp(kind, "case") && n == 3) {
+          memset(&c, 0, sizeof c);
+          snprintf(c.name, sizeof c.name, "%s", a);
+          snprintf(c.plan, sizeof c.plan, "%s", b);
+        } else if (!strcmp(kind, "in") && n >= 2 && c.n_in < MAX_IO) {
+          snprintf(c.in[c.n_in++], sizeof c.in[0], "%s", a);
+        } else if (!strcmp(kind, "out") && n == 3 && c.n_out < MAX_IO) {
+          c.out_f32[c.n_out] = !strcmp(b, "f32");
+          snprintf(c.out[c.n_out++], sizeof c.out[0], "%s", a);
+        } else if (!strcmp(kind, "end")) {
+          if (run_case(&c, families[fi])) ++failed;
+          else ++passed;
+        }
+      }
     }
   }
   fclose(f);
