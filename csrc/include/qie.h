@@ -86,6 +86,8 @@ void qie_model_reset_state(qie_model* model); /* zero variable tensors (recurren
 qie_status qie_model_set_threads(qie_model* model, int threads);
 int qie_model_threads(const qie_model* model);     /* active now */
 int qie_model_max_threads(const qie_model* model); /* fixed at load */
+/* The kernel family chosen at load: "ref", "avx2", "avx512vnni", "neon", "neondot". */
+const char* qie_model_kernel_family(const qie_model* model);
 
 int qie_model_num_ops(const qie_model* model);
 const char* qie_model_op_kernel(const qie_model* model, int op); /* kernel chosen for op */

@@ -216,6 +216,8 @@ int qie_model_threads(const qie_model* m) {
 
 int qie_model_max_threads(const qie_model* m) { return m->max_threads; }
 
+const char* qie_model_kernel_family(const qie_model* m) { return m->ctx.kernels->isa; }
+
 size_t qie_model_arena_bytes(const qie_model* m) { return m->arena_bytes; }
 size_t qie_model_persistent_bytes(const qie_model* m) { return m->ctx.persist_bytes + m->state_bytes; }
 int qie_model_num_inputs(const qie_model* m) { return m->n_inputs; }

@@ -10,14 +10,16 @@ import { compileModel } from '../model/compile';
 import { formatInspect, inspectReport } from './inspect';
 
 const USAGE = `usage:
-  qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels ref|auto] [--threads N]
-  qie inspect MODEL [--json] [--kernels ref|auto]
+  qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels FAMILY] [--threads N]
+  qie inspect MODEL [--json] [--kernels FAMILY]
 
   run      reads raw little-endian tensor bytes for each model input (in order), runs the
            model and writes DIR/output_0.bin, DIR/output_1.bin, ...; --json prints the
            outputs with dequantized values instead (or as well, with --out).
   inspect  prints ops (with the kernel chosen for each), tensors, quantization, the
-           arena size and the multiply-accumulate count; --json for machines.`;
+           arena size and the multiply-accumulate count; --json for machines.
+  --kernels  auto (default, or QIE_KERNELS), ref, avx2, avx512vnni, neon, neondot
+  --threads  kernel threads, 1..64 (default 1)`;
 
 async function cmdRun(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
