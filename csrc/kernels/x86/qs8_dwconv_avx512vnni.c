@@ -5,58 +5,105 @@
 #include "qs8_dw_pack.h"
 #include "requant_avx512.h"
 
-/* Four channel blocks at once, so four independent vpdpwssd chains hide its
- * latency; the remaining blocks one at a time with two chains (even/odd taps). */
-static inline __attribute__((always_inline)) QIE_AVX512 void pixel(
-    const int8_t* const* tap, int taps, const int32_t* w, int32_t np, int32_t C,
-    const qie_rq_arrays* rqa, const qie_rq512* rqk, int8_t* out) {
-  int32_t c0 = 0;
-  for (; c0 + 64 <= C; c0 += 64) {
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-    for (int t = 0; t < taps; ++t) {
-      const int8_t* x = tap[t] + c0;
-      const int32_t* wt = w + (size_t)t * np + c0;
-      a0 = _mm512_dpwssd_epi32(a0, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)x)),
-                               _mm512_loadu_si512(wt));
-      a1 = _mm512_dpwssd_epi32(a1, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(x + 16))),
-                               _mm512_loadu_si512(wt + 16));
-      a2 = _mm512_dpwssd_epi32(a2, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(x + 32))),
-                               _mm512_loadu_si512(wt + 32));
-      a3 = _mm512_dpwssd_epi32(a3, _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(x + 48))),
-                               _mm512_loadu_si512(wt + 48));
+/* Input of tap t for 16 channels at x (mask m), sign-extended to int32 lanes. */
+static inline QIE_AVX512 __m512i tap16(const int8_t* x, __mmask16 m) {
+  return _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, x));
+}
+
+/* One output row, one 16-channel block at a time: the block's weights (for a
+ * 3x3 window all nine, in registers) and epilogue constants are loaded once and
+ * reused across the row; two pixels at a time keep two vpdpwssd chains busy.
+ * Interior pixels address their taps as base + a fixed offset; border pixels take
+ * the zero-point row for taps outside the input. */
+typedef struct {
+  const qie_conv_geom* g;
+  const int32_t* w;
+  int32_t np;
+  const int8_t* zp_row;
+  const qie_rq_arrays* rqa;
+  const qie_rq512* rqk;
+  int taps;
+  ptrdiff_t off[QIE_DW_MAX_TAPS]; /* tap offsets from the window's top-left, in bytes */
+} dw_ctx;
+
+static inline __attribute__((always_inline)) QIE_AVX512 __m512i border_pixel(
+    const dw_ctx* d, const int8_t* image, int32_t y0, int32_t x0, int32_t c0, __mmask16 m,
+    int taps) {
+  const qie_conv_geom* g = d->g;
+  __m512i acc = _mm512_setzero_si512();
+  int t = 0;
+  for (int32_t ky = 0; ky < g->k_h; ++ky) {
+    const int32_t iy = y0 + ky * g->dilation_h;
+    for (int32_t kx = 0; kx < g->k_w; ++kx, ++t) {
+      const int32_t ix = x0 + kx * g->dilation_w;
+      const int8_t* x = (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
+                            ? d->zp_row + c0
+                            : image + ((size_t)iy * g->in_w + ix) * g->in_c + c0;
+      acc = _mm512_dpwssd_epi32(acc, tap16(x, m), _mm512_loadu_si512(d->w + (size_t)t * d->np + c0));
     }
-    _mm_storeu_si128((__m128i*)(out + c0), qie_rq512_apply(a0, rqa, c0, rqk));
-    _mm_storeu_si128((__m128i*)(out + c0 + 16), qie_rq512_apply(a1, rqa, c0 + 16, rqk));
-    _mm_storeu_si128((__m128i*)(out + c0 + 32), qie_rq512_apply(a2, rqa, c0 + 32, rqk));
-    _mm_storeu_si128((__m128i*)(out + c0 + 48), qie_rq512_apply(a3, rqa, c0 + 48, rqk));
   }
-  for (; c0 < C; c0 += 16) {
-    const __mmask16 m = qie_tail_mask16(C - c0);
-    __m512i even = _mm512_setzero_si512(), odd = even;
-    int t = 0;
-    for (; t + 1 < taps; t += 2) {
-      even = _mm512_dpwssd_epi32(even, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, tap[t] + c0)),
-                                 _mm512_loadu_si512(w + (size_t)t * np + c0));
-      odd = _mm512_dpwssd_epi32(odd, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, tap[t + 1] + c0)),
-                                _mm512_loadu_si512(w + (size_t)(t + 1) * np + c0));
+  (void)taps;
+  return acc;
+}
+
+static inline __attribute__((always_inline)) QIE_AVX512 void dw_row(const dw_ctx* d,
+                                                                   const int8_t* image, int32_t y0,
+                                                                   int8_t* out, int TAPS) {
+  const qie_conv_geom* g = d->g;
+  const int taps = TAPS ? TAPS : d->taps;
+  const bool rows_inside = y0 >= 0 && y0 + (g->k_h - 1) * g->dilation_h < g->in_h;
+  /* ox in [lo, hi): every tap inside horizontally */
+  int32_t lo = 0, hi = 0;
+  if (rows_inside) {
+    lo = (g->pad_left + g->stride_w - 1) / g->stride_w;
+    const int32_t last_x = g->in_w - 1 - (g->k_w - 1) * g->dilation_w; /* largest valid x0 */
+    hi = last_x < -g->pad_left ? 0 : (last_x + g->pad_left) / g->stride_w + 1;
+    if (hi > g->out_w) hi = g->out_w;
+    if (lo > hi) lo = hi;
+  }
+  const size_t pixel_step = (size_t)g->stride_w * g->in_c;
+  for (int32_t c0 = 0; c0 < g->out_c; c0 += 16) {
+    const __mmask16 m = qie_tail_mask16(g->out_c - c0);
+    const qie_rq512_ch ch = qie_rq512_channels(d->rqa, c0, d->rqk);
+    __m512i wv[9];
+    if (TAPS == 9)
+      for (int t = 0; t < 9; ++t) wv[t] = _mm512_loadu_si512(d->w + (size_t)t * d->np + c0);
+    int32_t ox = 0;
+    for (; ox < lo; ++ox)
+      _mm_mask_storeu_epi8(out + (size_t)ox * g->out_c + c0, m,
+                           qie_rq512_apply_ch(border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps), &ch, d->rqk));
+    const int8_t* base = image + ((ptrdiff_t)y0 * g->in_w + (ptrdiff_t)lo * g->stride_w - g->pad_left) * g->in_c + c0;
+    for (; ox + 1 < hi; ox += 2, base += 2 * pixel_step) {
+      __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+      for (int t = 0; t < taps; ++t) {
+        const __m512i w = TAPS == 9 ? wv[t] : _mm512_loadu_si512(d->w + (size_t)t * d->np + c0);
+        a0 = _mm512_dpwssd_epi32(a0, tap16(base + d->off[t], m), w);
+        a1 = _mm512_dpwssd_epi32(a1, tap16(base + pixel_step + d->off[t], m), w);
+      }
+      _mm_mask_storeu_epi8(out + (size_t)ox * g->out_c + c0, m, qie_rq512_apply_ch(a0, &ch, d->rqk));
+      _mm_mask_storeu_epi8(out + (size_t)(ox + 1) * g->out_c + c0, m, qie_rq512_apply_ch(a1, &ch, d->rqk));
     }
-    if (t < taps)
-      even = _mm512_dpwssd_epi32(even, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, tap[t] + c0)),
-                                 _mm512_loadu_si512(w + (size_t)t * np + c0));
-    /* wrapping int32 sums: the split changes no bit of the total */
-    _mm_mask_storeu_epi8(out + c0, m, qie_rq512_apply(_mm512_add_epi32(even, odd), rqa, c0, rqk));
+    for (; ox < g->out_w; ++ox) {
+      __m512i acc;
+      if (ox < hi) {
+        acc = _mm512_setzero_si512();
+        const int8_t* px = image + ((ptrdiff_t)y0 * g->in_w + (ptrdiff_t)ox * g->stride_w - g->pad_left) * g->in_c + c0;
+        for (int t = 0; t < taps; ++t)
+          acc = _mm512_dpwssd_epi32(acc, tap16(px + d->off[t], m),
+                                    TAPS == 9 ? wv[t] : _mm512_loadu_si512(d->w + (size_t)t * d->np + c0));
+      } else {
+        acc = border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps);
+      }
+      _mm_mask_storeu_epi8(out + (size_t)ox * g->out_c + c0, m, qie_rq512_apply_ch(acc, &ch, d->rqk));
+    }
   }
 }
 
-static QIE_AVX512 void pixel9(const int8_t* const* tap, const int32_t* w, int32_t np, int32_t C,
-                              const qie_rq_arrays* rqa, const qie_rq512* rqk, int8_t* out) {
-  pixel(tap, 9, w, np, C, rqa, rqk, out);
+static QIE_AVX512 void dw_row9(const dw_ctx* d, const int8_t* image, int32_t y0, int8_t* out) {
+  dw_row(d, image, y0, out, 9);
 }
-
-static QIE_AVX512 void pixel_n(const int8_t* const* tap, int taps, const int32_t* w, int32_t np,
-                               int32_t C, const qie_rq_arrays* rqa, const qie_rq512* rqk,
-                               int8_t* out) {
-  pixel(tap, taps, w, np, C, rqa, rqk, out);
+static QIE_AVX512 void dw_row_n(const dw_ctx* d, const int8_t* image, int32_t y0, int8_t* out) {
+  dw_row(d, image, y0, out, 0);
 }
 
 /* One input channel fanned out to every output channel (depth multiplier = out_c):
@@ -93,9 +140,18 @@ static QIE_AVX512 void run(const qie_qs8_conv_params* p, const qie_kernel_args* 
   const qie_conv_geom* g = &p->g;
   const qie_dw_layout l = qie_dw_layout_of(p, 16);
   const qie_rq_arrays rqa = qie_rq_arrays_at((void*)a->packed, l.np);
-  const int32_t* w = qie_dw_weights(a->packed, l);
-  const int8_t* zp_row = qie_dw_zp_row(a->packed, l);
   const qie_rq512 rqk = qie_rq512_make(&p->rq);
+  dw_ctx d;
+  d.g = g;
+  d.w = qie_dw_weights(a->packed, l);
+  d.np = l.np;
+  d.zp_row = qie_dw_zp_row(a->packed, l);
+  d.rqa = &rqa;
+  d.rqk = &rqk;
+  d.taps = l.taps;
+  for (int32_t ky = 0, t = 0; ky < g->k_h; ++ky)
+    for (int32_t kx = 0; kx < g->k_w; ++kx, ++t)
+      d.off[t] = ((ptrdiff_t)ky * g->dilation_h * g->in_w + (ptrdiff_t)kx * g->dilation_w) * g->in_c;
   const int8_t* input = a->input;
   int8_t* output = a->output;
   const int8_t* tap[QIE_DW_MAX_TAPS];
@@ -104,6 +160,11 @@ static QIE_AVX512 void run(const qie_qs8_conv_params* p, const qie_kernel_args* 
     const int32_t y0 = oy * g->stride_h - g->pad_top;
     const int8_t* image = input + (size_t)b * g->in_h * g->in_w * g->in_c;
     int8_t* out = output + (size_t)row * g->out_w * g->out_c;
+    if (g->in_c != 1) {
+      if (l.taps == 9) dw_row9(&d, image, y0, out);
+      else dw_row_n(&d, image, y0, out);
+      continue;
+    }
     for (int32_t ox = 0; ox < g->out_w; ++ox, out += g->out_c) {
       const int32_t x0 = ox * g->stride_w - g->pad_left;
       int t = 0;
@@ -112,13 +173,11 @@ static QIE_AVX512 void run(const qie_qs8_conv_params* p, const qie_kernel_args* 
         for (int32_t kx = 0; kx < g->k_w; ++kx, ++t) {
           const int32_t ix = x0 + kx * g->dilation_w;
           tap[t] = (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
-                       ? zp_row
+                       ? d.zp_row
                        : image + ((size_t)iy * g->in_w + ix) * g->in_c;
         }
       }
-      if (g->in_c == 1) pixel_fanout(tap, t, w, l.np, g->out_c, &rqa, &rqk, out);
-      else if (t == 9) pixel9(tap, w, l.np, g->out_c, &rqa, &rqk, out);
-      else pixel_n(tap, t, w, l.np, g->out_c, &rqa, &rqk, out);
+      pixel_fanout(tap, t, d.w, l.np, g->out_c, &rqa, &rqk, out);
     }
   }
 }

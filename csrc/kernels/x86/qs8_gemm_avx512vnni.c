@@ -52,14 +52,16 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     if (NBK > 2) c##r##2 = _mm512_dpbusd_epi32(c##r##2, av, b2);                  \
     if (NBK > 3) c##r##3 = _mm512_dpbusd_epi32(c##r##3, av, b3);                  \
   }
+/* Epilogue column by column: one block's constants in registers for all rows. */
 #define STORE1(r, j)                                                              \
-  if (NBK > j && n0 + 16 * j < N)                                                 \
-    _mm_mask_storeu_epi8(o + n0 + 16 * j, qie_tail_mask16(N - n0 - 16 * j),        \
-                         qie_rq512_apply(c##r##j, rqa, n0 + 16 * j, rqk));
-#define STORE_ROW(r)                                                              \
-  if ((r) < rows) {                                                               \
-    int8_t* o = out + (size_t)(m0 + (r)) * N;                                     \
-    STORE1(r, 0) STORE1(r, 1) STORE1(r, 2) STORE1(r, 3)                           \
+  if ((r) < rows)                                                                 \
+    _mm_mask_storeu_epi8(out + (size_t)(m0 + (r)) * N + n0 + 16 * j, tail,        \
+                         qie_rq512_apply_ch(c##r##j, &ch, rqk));
+#define STORE_COL(j)                                                              \
+  if (NBK > j && n0 + 16 * j < N) {                                               \
+    const qie_rq512_ch ch = qie_rq512_channels(rqa, n0 + 16 * j, rqk);            \
+    const __mmask16 tail = qie_tail_mask16(N - n0 - 16 * j);                      \
+    STORE1(0, j) STORE1(1, j) STORE1(2, j) STORE1(3, j) STORE1(4, j) STORE1(5, j) \
   }
 
 /* A rows: row r at a + min(r, valid - 1) * stride (rows past M repeat the last
@@ -86,7 +88,7 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
       MAC_ROW(0) MAC_ROW(1) MAC_ROW(2) MAC_ROW(3) MAC_ROW(4) MAC_ROW(5)                       \
     }                                                                                         \
     const int32_t rows = p->s.M - m0 < MR ? p->s.M - m0 : MR;                                 \
-    STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3) STORE_ROW(4) STORE_ROW(5)             \
+    STORE_COL(0) STORE_COL(1) STORE_COL(2) STORE_COL(3)                                       \
   }
 
 DEFINE_TILE(1, 0)

@@ -45,6 +45,52 @@ static inline QIE_AVX512 qie_rq512 qie_rq512_make(const qie_qs8_requant* rq) {
   return k;
 }
 
+/* One 16-channel block's epilogue constants, loaded once and applied to many
+ * accumulators (the rows of a tile, the pixels of a row). */
+typedef struct {
+  __m512i bias, mult, mult_odd, left, right, mask, half_mask;
+  int any_left;
+} qie_rq512_ch;
+
+static inline QIE_AVX512 qie_rq512_ch qie_rq512_channels(const qie_rq_arrays* a, int32_t c0,
+                                                        const qie_rq512* k) {
+  qie_rq512_ch ch;
+  const __m512i one = _mm512_set1_epi32(1);
+  ch.bias = _mm512_loadu_si512(a->bias + c0);
+  ch.mult = _mm512_loadu_si512(a->mult + c0);
+  ch.mult_odd = _mm512_srli_epi64(ch.mult, 32);
+  ch.left = k->float_mode ? _mm512_setzero_si512() : _mm512_loadu_si512(a->left + c0);
+  ch.right = k->float_mode ? _mm512_setzero_si512() : _mm512_loadu_si512(a->right + c0);
+  ch.mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, ch.right), one);
+  ch.half_mask = _mm512_srai_epi32(ch.mask, 1);
+  ch.any_left = _mm512_test_epi32_mask(ch.left, ch.left) != 0;
+  return ch;
+}
+
+/* qie_rq512_apply with the block's constants already in registers. */
+static inline QIE_AVX512 __m128i qie_rq512_apply_ch(__m512i acc, const qie_rq512_ch* ch,
+                                                    const qie_rq512* k) {
+  acc = _mm512_add_epi32(acc, ch->bias);
+  __m512i v;
+  if (k->float_mode) {
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_castsi512_ps(ch->mult));
+    f = _mm512_min_ps(_mm512_max_ps(f, k->flo), k->fhi);
+    v = _mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  } else {
+    const __m512i x = ch->any_left ? _mm512_sllv_epi32(acc, ch->left) : acc;
+    const __m512i half = _mm512_set1_epi64((int64_t)1 << 30);
+    const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, ch->mult), half);
+    const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), ch->mult_odd), half);
+    v = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 31), _mm512_slli_epi64(po, 1));
+    const __m512i rem = _mm512_and_si512(v, ch->mask);
+    const __m512i thr = _mm512_add_epi32(ch->half_mask, _mm512_srli_epi32(v, 31));
+    v = _mm512_srav_epi32(v, ch->right);
+    v = _mm512_mask_add_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, _mm512_set1_epi32(1));
+    v = _mm512_min_epi32(_mm512_max_epi32(v, k->lo), k->hi);
+  }
+  return _mm512_cvtsepi32_epi8(_mm512_add_epi32(v, k->zp));
+}
+
 /* Channels c0..c0+15 of acc (bias not yet added) to int8. */
 static inline QIE_AVX512 __m128i qie_rq512_apply(__m512i acc, const qie_rq_arrays* a, int32_t c0,
                                                  const qie_rq512* k) {
