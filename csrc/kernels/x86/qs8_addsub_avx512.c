@@ -31,7 +31,7 @@ static inline QIE_AVX512 __m128i lane16(const consts* k, int subtract, __m128i x
   return _mm512_cvtsepi32_epi8(v);
 }
 
-static QIE_AVX512 void run(const qie_addsub_q_params* p, const qie_bcast* bc, const int8_t* a,
+static QIE_AVX512 void addsub_run(const qie_addsub_q_params* p, const qie_bcast* bc, const int8_t* a,
                            const int8_t* b, int8_t* out) {
   const size_t ia = bc->sa[QIE_BCAST_RANK - 1], ib = bc->sb[QIE_BCAST_RANK - 1];
   if (ia != 1 || ib != 1 || !params_ok(p)) {
@@ -66,5 +66,5 @@ static QIE_AVX512 void run(const qie_addsub_q_params* p, const qie_bcast* bc, co
   });
 }
 
-const qie_qs8_addsub_kernel qie_qs8_addsub_16__avx512 = {"qs8_addsub_16__avx512", run};
+const qie_qs8_addsub_kernel qie_qs8_addsub_16__avx512 = {"qs8_addsub_16__avx512", addsub_run};
 #endif

@@ -10,6 +10,11 @@ static inline QIE_AVX512 __m512i tap16(const int8_t* x, __mmask16 m) {
   return _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, x));
 }
 
+/* The same for a full block: one load-and-extend instruction. */
+static inline QIE_AVX512 __m512i tap16_full(const int8_t* x) {
+  return _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)x));
+}
+
 /* One output row, one 16-channel block at a time: the block's weights (for a
  * 3x3 window all nine, in registers) and epilogue constants are loaded once and
  * reused across the row; two pixels at a time keep two vpdpwssd chains busy.
@@ -46,11 +51,62 @@ static inline __attribute__((always_inline)) QIE_AVX512 __m512i border_pixel(
   return acc;
 }
 
+/* One 16-channel block of one output row. FULL: all 16 channels exist. */
+static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
+    const dw_ctx* d, const int8_t* image, int32_t y0, int8_t* out, int32_t c0, int32_t lo,
+    int32_t hi, int TAPS, int FULL) {
+  const qie_conv_geom* g = d->g;
+  const int taps = TAPS ? TAPS : d->taps;
+  const __mmask16 m = qie_tail_mask16(g->out_c - c0);
+  const qie_rq512_ch ch = qie_rq512_channels(d->rqa, c0, d->rqk);
+  const size_t pixel_step = (size_t)g->stride_w * g->in_c;
+  __m512i wv[9];
+  if (TAPS == 9) {
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; ++t) wv[t] = _mm512_loadu_si512(d->w + (size_t)t * d->np + c0);
+  }
+#define W(t) (TAPS == 9 ? wv[t] : _mm512_loadu_si512(d->w + (size_t)(t) * d->np + c0))
+#define X(p) (FULL ? tap16_full(p) : tap16(p, m))
+#define STORE(ox, acc)                                                      \
+  do {                                                                      \
+    const __m128i q_ = qie_rq512_apply_ch(acc, &ch, d->rqk);                \
+    if (FULL) _mm_storeu_si128((__m128i*)(out + (size_t)(ox) * g->out_c + c0), q_); \
+    else _mm_mask_storeu_epi8(out + (size_t)(ox) * g->out_c + c0, m, q_);   \
+  } while (0)
+  int32_t ox = 0;
+  for (; ox < lo; ++ox) STORE(ox, border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps));
+  const int8_t* base = image + ((ptrdiff_t)y0 * g->in_w + (ptrdiff_t)lo * g->stride_w - g->pad_left) * g->in_c + c0;
+  for (; ox + 1 < hi; ox += 2, base += 2 * pixel_step) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+#pragma GCC unroll 9
+    for (int t = 0; t < taps; ++t) {
+      const __m512i w = W(t);
+      a0 = _mm512_dpwssd_epi32(a0, X(base + d->off[t]), w);
+      a1 = _mm512_dpwssd_epi32(a1, X(base + pixel_step + d->off[t]), w);
+    }
+    STORE(ox, a0);
+    STORE(ox + 1, a1);
+  }
+  for (; ox < g->out_w; ++ox) {
+    __m512i acc;
+    if (ox < hi) {
+      acc = _mm512_setzero_si512();
+#pragma GCC unroll 9
+      for (int t = 0; t < taps; ++t) acc = _mm512_dpwssd_epi32(acc, X(base + d->off[t]), W(t));
+    } else {
+      acc = border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps);
+    }
+    STORE(ox, acc);
+  }
+#undef W
+#undef X
+#undef STORE
+}
+
 static inline __attribute__((always_inline)) QIE_AVX512 void dw_row(const dw_ctx* d,
                                                                    const int8_t* image, int32_t y0,
                                                                    int8_t* out, int TAPS) {
   const qie_conv_geom* g = d->g;
-  const int taps = TAPS ? TAPS : d->taps;
   const bool rows_inside = y0 >= 0 && y0 + (g->k_h - 1) * g->dilation_h < g->in_h;
   /* ox in [lo, hi): every tap inside horizontally */
   int32_t lo = 0, hi = 0;
@@ -61,42 +117,9 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_row(const dw_ctx
     if (hi > g->out_w) hi = g->out_w;
     if (lo > hi) lo = hi;
   }
-  const size_t pixel_step = (size_t)g->stride_w * g->in_c;
-  for (int32_t c0 = 0; c0 < g->out_c; c0 += 16) {
-    const __mmask16 m = qie_tail_mask16(g->out_c - c0);
-    const qie_rq512_ch ch = qie_rq512_channels(d->rqa, c0, d->rqk);
-    __m512i wv[9];
-    if (TAPS == 9)
-      for (int t = 0; t < 9; ++t) wv[t] = _mm512_loadu_si512(d->w + (size_t)t * d->np + c0);
-    int32_t ox = 0;
-    for (; ox < lo; ++ox)
-      _mm_mask_storeu_epi8(out + (size_t)ox * g->out_c + c0, m,
-                           qie_rq512_apply_ch(border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps), &ch, d->rqk));
-    const int8_t* base = image + ((ptrdiff_t)y0 * g->in_w + (ptrdiff_t)lo * g->stride_w - g->pad_left) * g->in_c + c0;
-    for (; ox + 1 < hi; ox += 2, base += 2 * pixel_step) {
-      __m512i a0 = _mm512_setzero_si512(), a1 = a0;
-      for (int t = 0; t < taps; ++t) {
-        const __m512i w = TAPS == 9 ? wv[t] : _mm512_loadu_si512(d->w + (size_t)t * d->np + c0);
-        a0 = _mm512_dpwssd_epi32(a0, tap16(base + d->off[t], m), w);
-        a1 = _mm512_dpwssd_epi32(a1, tap16(base + pixel_step + d->off[t], m), w);
-      }
-      _mm_mask_storeu_epi8(out + (size_t)ox * g->out_c + c0, m, qie_rq512_apply_ch(a0, &ch, d->rqk));
-      _mm_mask_storeu_epi8(out + (size_t)(ox + 1) * g->out_c + c0, m, qie_rq512_apply_ch(a1, &ch, d->rqk));
-    }
-    for (; ox < g->out_w; ++ox) {
-      __m512i acc;
-      if (ox < hi) {
-        acc = _mm512_setzero_si512();
-        const int8_t* px = image + ((ptrdiff_t)y0 * g->in_w + (ptrdiff_t)ox * g->stride_w - g->pad_left) * g->in_c + c0;
-        for (int t = 0; t < taps; ++t)
-          acc = _mm512_dpwssd_epi32(acc, tap16(px + d->off[t], m),
-                                    TAPS == 9 ? wv[t] : _mm512_loadu_si512(d->w + (size_t)t * d->np + c0));
-      } else {
-        acc = border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps);
-      }
-      _mm_mask_storeu_epi8(out + (size_t)ox * g->out_c + c0, m, qie_rq512_apply_ch(acc, &ch, d->rqk));
-    }
-  }
+  int32_t c0 = 0;
+  for (; c0 + 16 <= g->out_c; c0 += 16) dw_block(d, image, y0, out, c0, lo, hi, TAPS, 1);
+  if (c0 < g->out_c) dw_block(d, image, y0, out, c0, lo, hi, TAPS, 0);
 }
 
 static QIE_AVX512 void dw_row9(const dw_ctx* d, const int8_t* image, int32_t y0, int8_t* out) {
@@ -135,7 +158,7 @@ static void pack(const qie_qs8_conv_params* p, const void* f, const void* b, voi
 }
 static int32_t items(const qie_qs8_conv_params* p) { return p->g.batches * p->g.out_h; }
 
-static QIE_AVX512 void run(const qie_qs8_conv_params* p, const qie_kernel_args* a, int32_t begin,
+static QIE_AVX512 void dw_run(const qie_qs8_conv_params* p, const qie_kernel_args* a, int32_t begin,
                            int32_t end, void* scratch) {
   const qie_conv_geom* g = &p->g;
   const qie_dw_layout l = qie_dw_layout_of(p, 16);
@@ -183,5 +206,5 @@ static QIE_AVX512 void run(const qie_qs8_conv_params* p, const qie_kernel_args* 
 }
 
 const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_16c__avx512vnni = {
-    "qs8_dwconv_nhwc_16c__avx512vnni", supports, packed_bytes, pack, NULL, items, run};
+    "qs8_dwconv_nhwc_16c__avx512vnni", supports, packed_bytes, pack, NULL, items, dw_run};
 #endif
