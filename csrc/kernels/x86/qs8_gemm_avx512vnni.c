@@ -122,6 +122,56 @@ static QIE_AVX512 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* i
   }
 }
 
+static inline QIE_AVX512 __mmask64 mask64(int32_t n) {
+  return n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+}
+
+/* n input bytes flipped to u8, or n padding bytes, 64 at a time. */
+static inline QIE_AVX512 void copy_flip(uint8_t* dst, const int8_t* src, int32_t n) {
+  const __m512i flip = _mm512_set1_epi8((char)0x80);
+  for (int32_t i = 0; i < n; i += 64) {
+    const __mmask64 m = mask64(n - i);
+    _mm512_mask_storeu_epi8(dst + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), flip));
+  }
+}
+static inline QIE_AVX512 void fill(uint8_t* dst, __m512i v, int32_t n) {
+  for (int32_t i = 0; i < n; i += 64) _mm512_mask_storeu_epi8(dst + i, mask64(n - i), v);
+}
+
+/* im2col rows (qie_pack_a_u8's layout) with vector copies: a filter row whose
+ * taps are adjacent input pixels is one copy. */
+static QIE_AVX512 void pack_rows_im2col(const qie_gemm_shape* s, const int8_t* input, int32_t m0,
+                                        int32_t rows, int32_t kp, uint8_t* dst) {
+  const qie_conv_geom* g = s->g;
+  const __m512i pad = _mm512_set1_epi8((char)(uint8_t)(s->rq->input_zp + 128));
+  const int32_t run = g->k_w * g->in_c, per_image = g->out_h * g->out_w;
+  for (int32_t r = 0; r < rows; ++r) {
+    uint8_t* d = dst + (size_t)r * kp;
+    const int32_t m = m0 + r;
+    const int32_t b = m / per_image, oy = (m % per_image) / g->out_w, ox = m % g->out_w;
+    const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
+    const bool dense_x = g->dilation_w == 1 && x0 >= 0 && x0 + g->k_w <= g->in_w;
+    for (int32_t ky = 0; ky < g->k_h; ++ky, d += run) {
+      const int32_t iy = y0 + ky * g->dilation_h;
+      if (iy < 0 || iy >= g->in_h) {
+        fill(d, pad, run);
+        continue;
+      }
+      const int8_t* row = input + ((size_t)b * g->in_h + iy) * g->in_w * g->in_c;
+      if (dense_x) {
+        copy_flip(d, row + (size_t)x0 * g->in_c, run);
+        continue;
+      }
+      for (int32_t kx = 0; kx < g->k_w; ++kx) {
+        const int32_t ix = x0 + kx * g->dilation_w;
+        if (ix < 0 || ix >= g->in_w) fill(d + kx * g->in_c, pad, g->in_c);
+        else copy_flip(d + kx * g->in_c, row + (size_t)ix * g->in_c, g->in_c);
+      }
+    }
+    fill(dst + (size_t)r * kp + s->K, _mm512_setzero_si512(), kp - s->K);
+  }
+}
+
 /* Fully connected (and any direct-row GEMM) with K a multiple of 4 reads the
  * input in place: no scratch, the flip happens at the broadcast. */
 static bool reads_in_place(const plan* p) {
@@ -142,7 +192,7 @@ static QIE_AVX512 void run_tiles(const plan* p, const qie_kernel_args* args, int
     const int32_t valid = p->s.M - m0 < MR ? p->s.M - m0 : MR;
     if (!in_place && mt != packed_mt) {
       if (p->s.rows == QIE_GEMM_ROWS_DIRECT) pack_rows_direct(&p->s, args->input, m0, valid, p->kp, a);
-      else qie_pack_a_u8(&p->s, args->input, m0, valid, p->kp, a);
+      else pack_rows_im2col(&p->s, args->input, m0, valid, p->kp, a);
       packed_mt = mt;
     }
     const int32_t n0 = nt * NR;
