@@ -33,7 +33,8 @@ typedef struct {
 
 static inline __attribute__((always_inline)) QIE_AVX512 __m512i border_pixel(
     const dw_ctx* d, const int8_t* image, int32_t y0, int32_t x0, int32_t c0, __mmask16 m,
-    int taps) {
+    int taps, int FANOUT) {
+  const int32_t ci = FANOUT ? 0 : c0; /* the input channel block */
   const qie_conv_geom* g = d->g;
   __m512i acc = _mm512_setzero_si512();
   int t = 0;
@@ -42,19 +43,22 @@ static inline __attribute__((always_inline)) QIE_AVX512 __m512i border_pixel(
     for (int32_t kx = 0; kx < g->k_w; ++kx, ++t) {
       const int32_t ix = x0 + kx * g->dilation_w;
       const int8_t* x = (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
-                            ? d->zp_row + c0
-                            : image + ((size_t)iy * g->in_w + ix) * g->in_c + c0;
-      acc = _mm512_dpwssd_epi32(acc, tap16(x, m), _mm512_loadu_si512(d->w + (size_t)t * d->np + c0));
+                            ? d->zp_row + ci
+                            : image + ((size_t)iy * g->in_w + ix) * g->in_c + ci;
+      acc = _mm512_dpwssd_epi32(acc, FANOUT ? _mm512_set1_epi32(*x) : tap16(x, m),
+                                _mm512_loadu_si512(d->w + (size_t)t * d->np + c0));
     }
   }
   (void)taps;
   return acc;
 }
 
-/* One 16-channel block of one output row. FULL: all 16 channels exist. */
+/* One 16-channel block of one output row. FULL: all 16 channels exist. FANOUT:
+ * one input channel feeds every output channel (each tap is one byte, broadcast). */
 static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
     const dw_ctx* d, const int8_t* image, int32_t y0, int8_t* out, int32_t c0, int32_t lo,
-    int32_t hi, int TAPS, int FULL) {
+    int32_t hi, int TAPS, int FULL, int FANOUT) {
+  const int32_t ci = FANOUT ? 0 : c0;
   const qie_conv_geom* g = d->g;
   const int taps = TAPS ? TAPS : d->taps;
   const __mmask16 m = qie_tail_mask16(g->out_c - c0);
@@ -66,7 +70,7 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
     for (int t = 0; t < 9; ++t) wv[t] = _mm512_loadu_si512(d->w + (size_t)t * d->np + c0);
   }
 #define W(t) (TAPS == 9 ? wv[t] : _mm512_loadu_si512(d->w + (size_t)(t) * d->np + c0))
-#define X(p) (FULL ? tap16_full(p) : tap16(p, m))
+#define X(p) (FANOUT ? _mm512_set1_epi32(*(p)) : FULL ? tap16_full(p) : tap16(p, m))
 #define STORE(ox, acc)                                                      \
   do {                                                                      \
     const __m128i q_ = qie_rq512_apply_ch(acc, &ch, d->rqk);                \
@@ -74,8 +78,8 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
     else _mm_mask_storeu_epi8(out + (size_t)(ox) * g->out_c + c0, m, q_);   \
   } while (0)
   int32_t ox = 0;
-  for (; ox < lo; ++ox) STORE(ox, border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps));
-  const int8_t* base = image + ((ptrdiff_t)y0 * g->in_w + (ptrdiff_t)lo * g->stride_w - g->pad_left) * g->in_c + c0;
+  for (; ox < lo; ++ox) STORE(ox, border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps, FANOUT));
+  const int8_t* base = image + ((ptrdiff_t)y0 * g->in_w + (ptrdiff_t)lo * g->stride_w - g->pad_left) * g->in_c + ci;
   for (; ox + 1 < hi; ox += 2, base += 2 * pixel_step) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0;
 #pragma GCC unroll 9
@@ -94,7 +98,7 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
 #pragma GCC unroll 9
       for (int t = 0; t < taps; ++t) acc = _mm512_dpwssd_epi32(acc, X(base + d->off[t]), W(t));
     } else {
-      acc = border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps);
+      acc = border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps, FANOUT);
     }
     STORE(ox, acc);
   }
@@ -105,7 +109,8 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
 
 static inline __attribute__((always_inline)) QIE_AVX512 void dw_row(const dw_ctx* d,
                                                                    const int8_t* image, int32_t y0,
-                                                                   int8_t* out, int TAPS) {
+                                                                   int8_t* out, int TAPS,
+                                                                   int FANOUT) {
   const qie_conv_geom* g = d->g;
   const bool rows_inside = y0 >= 0 && y0 + (g->k_h - 1) * g->dilation_h < g->in_h;
   /* ox in [lo, hi): every tap inside horizontally */
@@ -118,35 +123,21 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_row(const dw_ctx
     if (lo > hi) lo = hi;
   }
   int32_t c0 = 0;
-  for (; c0 + 16 <= g->out_c; c0 += 16) dw_block(d, image, y0, out, c0, lo, hi, TAPS, 1);
-  if (c0 < g->out_c) dw_block(d, image, y0, out, c0, lo, hi, TAPS, 0);
+  for (; c0 + 16 <= g->out_c; c0 += 16) dw_block(d, image, y0, out, c0, lo, hi, TAPS, 1, FANOUT);
+  if (c0 < g->out_c) dw_block(d, image, y0, out, c0, lo, hi, TAPS, 0, FANOUT);
 }
 
 static QIE_AVX512 void dw_row9(const dw_ctx* d, const int8_t* image, int32_t y0, int8_t* out) {
-  dw_row(d, image, y0, out, 9);
+  dw_row(d, image, y0, out, 9, 0);
 }
 static QIE_AVX512 void dw_row_n(const dw_ctx* d, const int8_t* image, int32_t y0, int8_t* out) {
-  dw_row(d, image, y0, out, 0);
+  dw_row(d, image, y0, out, 0, 0);
 }
-
-/* One input channel fanned out to every output channel (depth multiplier = out_c):
- * each tap is one input byte, broadcast. */
-static QIE_AVX512 void pixel_fanout(const int8_t* const* tap, int taps, const int32_t* w,
-                                    int32_t np, int32_t C, const qie_rq_arrays* rqa,
-                                    const qie_rq512* rqk, int8_t* out) {
-  __m512i x[QIE_DW_MAX_TAPS];
-  for (int t = 0; t < taps; ++t) x[t] = _mm512_set1_epi32(*tap[t]);
-  for (int32_t c0 = 0; c0 < C; c0 += 16) {
-    const __mmask16 m = qie_tail_mask16(C - c0);
-    __m512i even = _mm512_setzero_si512(), odd = even;
-    int t = 0;
-    for (; t + 1 < taps; t += 2) {
-      even = _mm512_dpwssd_epi32(even, x[t], _mm512_loadu_si512(w + (size_t)t * np + c0));
-      odd = _mm512_dpwssd_epi32(odd, x[t + 1], _mm512_loadu_si512(w + (size_t)(t + 1) * np + c0));
-    }
-    if (t < taps) even = _mm512_dpwssd_epi32(even, x[t], _mm512_loadu_si512(w + (size_t)t * np + c0));
-    _mm_mask_storeu_epi8(out + c0, m, qie_rq512_apply(_mm512_add_epi32(even, odd), rqa, c0, rqk));
-  }
+static QIE_AVX512 void dw_row9_fanout(const dw_ctx* d, const int8_t* image, int32_t y0, int8_t* out) {
+  dw_row(d, image, y0, out, 9, 1);
+}
+static QIE_AVX512 void dw_row_n_fanout(const dw_ctx* d, const int8_t* image, int32_t y0, int8_t* out) {
+  dw_row(d, image, y0, out, 0, 1);
 }
 
 static bool supports(const qie_qs8_conv_params* p) { return qie_dw_supported(p); }
@@ -177,31 +168,14 @@ static QIE_AVX512 void dw_run(const qie_qs8_conv_params* p, const qie_kernel_arg
       d.off[t] = ((ptrdiff_t)ky * g->dilation_h * g->in_w + (ptrdiff_t)kx * g->dilation_w) * g->in_c;
   const int8_t* input = a->input;
   int8_t* output = a->output;
-  const int8_t* tap[QIE_DW_MAX_TAPS];
+  const bool fanout = g->in_c == 1;
   for (int32_t row = begin; row < end; ++row) {
     const int32_t b = row / g->out_h, oy = row % g->out_h;
     const int32_t y0 = oy * g->stride_h - g->pad_top;
     const int8_t* image = input + (size_t)b * g->in_h * g->in_w * g->in_c;
     int8_t* out = output + (size_t)row * g->out_w * g->out_c;
-    if (g->in_c != 1) {
-      if (l.taps == 9) dw_row9(&d, image, y0, out);
-      else dw_row_n(&d, image, y0, out);
-      continue;
-    }
-    for (int32_t ox = 0; ox < g->out_w; ++ox, out += g->out_c) {
-      const int32_t x0 = ox * g->stride_w - g->pad_left;
-      int t = 0;
-      for (int32_t ky = 0; ky < g->k_h; ++ky) {
-        const int32_t iy = y0 + ky * g->dilation_h;
-        for (int32_t kx = 0; kx < g->k_w; ++kx, ++t) {
-          const int32_t ix = x0 + kx * g->dilation_w;
-          tap[t] = (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
-                       ? d.zp_row
-                       : image + ((size_t)iy * g->in_w + ix) * g->in_c;
-        }
-      }
-      pixel_fanout(tap, t, d.w, l.np, g->out_c, &rqa, &rqk, out);
-    }
+    if (l.taps == 9) (fanout ? dw_row9_fanout : dw_row9)(&d, image, y0, out);
+    else (fanout ? dw_row_n_fanout : dw_row_n)(&d, image, y0, out);
   }
 }
 
