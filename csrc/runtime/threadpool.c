@@ -70,7 +70,9 @@ static uint64_t claim_parts(qie_threadpool* p, uint64_t t) {
 
 static void* worker_main(void* arg) {
   qie_threadpool* p = ((worker*)arg)->pool;
-  uint64_t seen = T_GEN(atomic_load(&p->ticket));
+  /* generation 0 is the pool's state before any loop; reading the ticket here
+   * instead could skip a loop published before this thread got to run */
+  uint64_t seen = 0;
   for (;;) {
     uint64_t t;
     int spins = 0;
