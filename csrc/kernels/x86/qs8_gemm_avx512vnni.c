@@ -172,10 +172,11 @@ static QIE_AVX512 void pack_rows_im2col(const qie_gemm_shape* s, const int8_t* i
   }
 }
 
-/* Fully connected (and any direct-row GEMM) with K a multiple of 4 reads the
- * input in place: no scratch, the flip happens at the broadcast. */
+/* Direct rows (1x1 conv, fully connected) with K a multiple of 4 are read in
+ * place: no scratch and no packing pass; the flip to u8 rides along with the
+ * broadcast (an xor, which runs beside the vpdpbusd chain). */
 static bool reads_in_place(const plan* p) {
-  return p->s.rows == QIE_GEMM_ROWS_DIRECT && p->s.K % 4 == 0 && p->s.M < MR;
+  return p->s.rows == QIE_GEMM_ROWS_DIRECT && p->s.K % 4 == 0;
 }
 
 static QIE_AVX512 void run_tiles(const plan* p, const qie_kernel_args* args, int32_t begin,
