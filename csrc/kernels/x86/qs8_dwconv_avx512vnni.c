@@ -80,6 +80,30 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
   int32_t ox = 0;
   for (; ox < lo; ++ox) STORE(ox, border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps, FANOUT));
   const int8_t* base = image + ((ptrdiff_t)y0 * g->in_w + (ptrdiff_t)lo * g->stride_w - g->pad_left) * g->in_c + ci;
+  if (TAPS == 9 && FULL && !FANOUT && g->stride_w == 1 && g->dilation_w == 1) {
+    /* 3x3, stride 1: four adjacent pixels share six input columns per filter row,
+     * so each input vector is loaded and extended once for up to three taps */
+    const ptrdiff_t row_step = (ptrdiff_t)g->dilation_h * g->in_w * g->in_c;
+    for (; ox + 3 < hi; ox += 4, base += 4 * pixel_step) {
+      __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+#pragma GCC unroll 3
+      for (int ky = 0; ky < 3; ++ky) {
+        const int8_t* r = base + ky * row_step;
+        const __m512i x0 = tap16_full(r), x1 = tap16_full(r + g->in_c);
+        const __m512i x2 = tap16_full(r + 2 * g->in_c), x3 = tap16_full(r + 3 * g->in_c);
+        const __m512i x4 = tap16_full(r + 4 * g->in_c), x5 = tap16_full(r + 5 * g->in_c);
+        const __m512i w0 = wv[3 * ky], w1 = wv[3 * ky + 1], w2 = wv[3 * ky + 2];
+        a0 = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_dpwssd_epi32(a0, x0, w0), x1, w1), x2, w2);
+        a1 = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_dpwssd_epi32(a1, x1, w0), x2, w1), x3, w2);
+        a2 = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_dpwssd_epi32(a2, x2, w0), x3, w1), x4, w2);
+        a3 = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_dpwssd_epi32(a3, x3, w0), x4, w1), x5, w2);
+      }
+      STORE(ox, a0);
+      STORE(ox + 1, a1);
+      STORE(ox + 2, a2);
+      STORE(ox + 3, a3);
+    }
+  }
   for (; ox + 1 < hi; ox += 2, base += 2 * pixel_step) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0;
 #pragma GCC unroll 9
