@@ -53,11 +53,27 @@ static inline __attribute__((always_inline)) QIE_AVX512 __m512i border_pixel(
   return acc;
 }
 
+/* Border pixels of a row with at most BORDER_MAX of them and a 3x3 window: each
+ * pixel's nine tap pointers (the zero-point row for taps outside the input) are
+ * worked out once per row, not once per channel block. */
+#define BORDER_MAX 64
+typedef const int8_t* border_taps[9];
+
+static inline __attribute__((always_inline)) QIE_AVX512 __m512i border_from_table(
+    const dw_ctx* d, const int8_t* const* tap, int32_t ci, int32_t c0, __mmask16 m, int FANOUT) {
+  __m512i acc = _mm512_setzero_si512();
+#pragma GCC unroll 9
+  for (int t = 0; t < 9; ++t)
+    acc = _mm512_dpwssd_epi32(acc, FANOUT ? _mm512_set1_epi32(*(tap[t] + ci)) : tap16(tap[t] + ci, m),
+                              _mm512_loadu_si512(d->w + (size_t)t * d->np + c0));
+  return acc;
+}
+
 /* One 16-channel block of one output row. FULL: all 16 channels exist. FANOUT:
  * one input channel feeds every output channel (each tap is one byte, broadcast). */
 static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
     const dw_ctx* d, const int8_t* image, int32_t y0, int8_t* out, int32_t c0, int32_t lo,
-    int32_t hi, int TAPS, int FULL, int FANOUT) {
+    int32_t hi, const border_taps* table, int TAPS, int FULL, int FANOUT) {
   const int32_t ci = FANOUT ? 0 : c0;
   const qie_conv_geom* g = d->g;
   const int taps = TAPS ? TAPS : d->taps;
@@ -78,7 +94,10 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
     else _mm_mask_storeu_epi8(out + (size_t)(ox) * g->out_c + c0, m, q_);   \
   } while (0)
   int32_t ox = 0;
-  for (; ox < lo; ++ox) STORE(ox, border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps, FANOUT));
+#define BORDER(ox, index)                                                            \
+  (TAPS == 9 && table ? border_from_table(d, table[index], ci, c0, m, FANOUT)           \
+                      : border_pixel(d, image, y0, (ox) * g->stride_w - g->pad_left, c0, m, taps, FANOUT))
+  for (; ox < lo; ++ox) STORE(ox, BORDER(ox, ox));
   const int8_t* base = image + ((ptrdiff_t)y0 * g->in_w + (ptrdiff_t)lo * g->stride_w - g->pad_left) * g->in_c + ci;
   if (TAPS == 9 && FULL && !FANOUT && g->stride_w == 1 && g->dilation_w == 1) {
     /* 3x3, stride 1: four adjacent pixels share six input columns per filter row,
@@ -122,13 +141,14 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
 #pragma GCC unroll 9
       for (int t = 0; t < taps; ++t) acc = _mm512_dpwssd_epi32(acc, X(base + d->off[t]), W(t));
     } else {
-      acc = border_pixel(d, image, y0, ox * g->stride_w - g->pad_left, c0, m, taps, FANOUT);
+      acc = BORDER(ox, lo + (ox - hi));
     }
     STORE(ox, acc);
   }
 #undef W
 #undef X
 #undef STORE
+#undef BORDER
 }
 
 static inline __attribute__((always_inline)) QIE_AVX512 void dw_row(const dw_ctx* d,
@@ -146,9 +166,28 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_row(const dw_ctx
     if (hi > g->out_w) hi = g->out_w;
     if (lo > hi) lo = hi;
   }
+  border_taps table[BORDER_MAX];
+  const int32_t n_border = g->out_w - (hi - lo);
+  const bool use_table = TAPS == 9 && n_border <= BORDER_MAX && g->out_c > 16;
+  if (use_table) {
+    for (int32_t i = 0; i < n_border; ++i) {
+      const int32_t ox = i < lo ? i : hi + (i - lo);
+      const int32_t x0 = ox * g->stride_w - g->pad_left;
+      for (int32_t ky = 0, t = 0; ky < 3; ++ky) {
+        const int32_t iy = y0 + ky * g->dilation_h;
+        for (int32_t kx = 0; kx < 3; ++kx, ++t) {
+          const int32_t ix = x0 + kx * g->dilation_w;
+          table[i][t] = (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
+                            ? d->zp_row
+                            : image + ((size_t)iy * g->in_w + ix) * g->in_c;
+        }
+      }
+    }
+  }
+  const border_taps* tbl = use_table ? table : NULL;
   int32_t c0 = 0;
-  for (; c0 + 16 <= g->out_c; c0 += 16) dw_block(d, image, y0, out, c0, lo, hi, TAPS, 1, FANOUT);
-  if (c0 < g->out_c) dw_block(d, image, y0, out, c0, lo, hi, TAPS, 0, FANOUT);
+  for (; c0 + 16 <= g->out_c; c0 += 16) dw_block(d, image, y0, out, c0, lo, hi, tbl, TAPS, 1, FANOUT);
+  if (c0 < g->out_c) dw_block(d, image, y0, out, c0, lo, hi, tbl, TAPS, 0, FANOUT);
 }
 
 static QIE_AVX512 void dw_row9(const dw_ctx* d, const int8_t* image, int32_t y0, int8_t* out) {
