@@ -53,14 +53,19 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     if (NBK > 3) c##r##3 = _mm512_dpbusd_epi32(c##r##3, av, b3);                  \
   }
 /* Epilogue column by column: one block's constants in registers for all rows. */
+/* A full block is a plain store: the masked narrowing store is slow on some cores. */
 #define STORE1(r, j)                                                              \
-  if ((r) < rows)                                                                 \
-    _mm_mask_storeu_epi8(out + (size_t)(m0 + (r)) * N + n0 + 16 * j, tail,        \
-                         qie_rq512_apply_ch(c##r##j, &ch, rqk));
+  if ((r) < rows) {                                                               \
+    const __m128i q_ = qie_rq512_apply_ch(c##r##j, &ch, rqk);                     \
+    int8_t* o_ = out + (size_t)(m0 + (r)) * N + n0 + 16 * j;                      \
+    if (full) _mm_storeu_si128((__m128i*)o_, q_);                                 \
+    else _mm_mask_storeu_epi8(o_, tail, q_);                                      \
+  }
 #define STORE_COL(j)                                                              \
   if (NBK > j && n0 + 16 * j < N) {                                               \
     const qie_rq512_ch ch = qie_rq512_channels(rqa, n0 + 16 * j, rqk);            \
     const __mmask16 tail = qie_tail_mask16(N - n0 - 16 * j);                      \
+    const bool full = N - n0 - 16 * j >= 16;                                      \
     STORE1(0, j) STORE1(1, j) STORE1(2, j) STORE1(3, j) STORE1(4, j) STORE1(5, j) \
   }
 
