@@ -150,10 +150,14 @@ static QIE_AVX512 void pack_rows_im2col(const qie_gemm_shape* s, const int8_t* i
   const qie_conv_geom* g = s->g;
   const __m512i pad = _mm512_set1_epi8((char)(uint8_t)(s->rq->input_zp + 128));
   const int32_t run = g->k_w * g->in_c, per_image = g->out_h * g->out_w;
+  /* the first row's pixel by division, the next ones by stepping */
+  int32_t b = m0 / per_image, oy = (m0 % per_image) / g->out_w, ox = m0 % g->out_w;
   for (int32_t r = 0; r < rows; ++r) {
+    if (r > 0 && ++ox == g->out_w) {
+      ox = 0;
+      if (++oy == g->out_h) oy = 0, ++b;
+    }
     uint8_t* d = dst + (size_t)r * kp;
-    const int32_t m = m0 + r;
-    const int32_t b = m / per_image, oy = (m % per_image) / g->out_w, ox = m % g->out_w;
     const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
     const bool dense_x = g->dilation_w == 1 && x0 >= 0 && x0 + g->k_w <= g->in_w;
     for (int32_t ky = 0; ky < g->k_h; ++ky, d += run) {
