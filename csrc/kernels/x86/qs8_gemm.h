@@ -60,10 +60,8 @@ void qie_pack_b_vnni(const int8_t* w, int32_t K, int32_t N, int8_t* out);
 size_t qie_pack_b_i16_bytes(int32_t K, int32_t N);
 void qie_pack_b_i16(const int8_t* w, int32_t K, int32_t N, int16_t* out);
 
-/* Rows [m0, m0 + mr) of A (all < M) into dst (row stride kp), in VNNI u8 or
- * int16 form; columns past K are zero. */
-void qie_pack_a_u8(const qie_gemm_shape* s, const int8_t* input, int32_t m0, int32_t mr,
-                   int32_t kp, uint8_t* dst);
+/* Rows [m0, m0 + mr) of A (all < M) into dst (row stride kp) in the int16 form;
+ * columns past K are zero. (The VNNI kernels pack their u8 rows themselves.) */
 void qie_pack_a_i16(const qie_gemm_shape* s, const int8_t* input, int32_t m0, int32_t mr,
                     int32_t kp, int16_t* dst);
 

@@ -143,8 +143,8 @@ static inline QIE_AVX512 void fill(uint8_t* dst, __m512i v, int32_t n) {
   for (int32_t i = 0; i < n; i += 64) _mm512_mask_storeu_epi8(dst + i, mask64(n - i), v);
 }
 
-/* im2col rows (qie_pack_a_u8's layout) with vector copies: a filter row whose
- * taps are adjacent input pixels is one copy. */
+/* im2col rows as u8 (x ^ 0x80; padding taps input_zp + 128; columns past K
+ * zero) with vector copies: a filter row whose taps are adjacent pixels is one copy. */
 static QIE_AVX512 void pack_rows_im2col(const qie_gemm_shape* s, const int8_t* input, int32_t m0,
                                         int32_t rows, int32_t kp, uint8_t* dst) {
   const qie_conv_geom* g = s->g;

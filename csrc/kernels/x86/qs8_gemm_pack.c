@@ -80,7 +80,7 @@ void qie_pack_b_i16(const int8_t* w, int32_t K, int32_t N, int16_t* out) {
 }
 
 /* One im2col row: the patch of output pixel m in (ky, kx, ic) order, the OHWI
- * filter's order; taps outside the input get `pad`. T is uint8_t or int16_t. */
+ * filter's order; taps outside the input get `pad`. */
 #define IM2COL_ROW(T, CONVERT)                                                                \
   static void im2col_row_##T(const qie_conv_geom* g, const int8_t* input, int32_t m, int32_t zp, \
                              T pad, T* dst) {                                                  \
@@ -116,25 +116,8 @@ void qie_pack_b_i16(const int8_t* w, int32_t K, int32_t N, int16_t* out) {
     }                                                                                         \
   }
 
-#define TO_U8(x, zp) ((uint8_t)((uint8_t)(x) ^ 0x80))
 #define TO_I16(x, zp) ((int16_t)((x) - (zp)))
-IM2COL_ROW(uint8_t, TO_U8)
 IM2COL_ROW(int16_t, TO_I16)
-
-void qie_pack_a_u8(const qie_gemm_shape* s, const int8_t* input, int32_t m0, int32_t mr,
-                   int32_t kp, uint8_t* dst) {
-  const uint8_t pad = (uint8_t)(s->rq->input_zp + 128);
-  for (int32_t r = 0; r < mr; ++r, dst += kp) {
-    const int32_t m = m0 + r;
-    if (s->rows == QIE_GEMM_ROWS_IM2COL) {
-      im2col_row_uint8_t(s->g, input, m, s->rq->input_zp, pad, dst);
-    } else {
-      const int8_t* x = input + (size_t)m * s->K;
-      for (int32_t k = 0; k < s->K; ++k) dst[k] = (uint8_t)((uint8_t)x[k] ^ 0x80);
-    }
-    memset(dst + s->K, 0, (size_t)(kp - s->K));
-  }
-}
 
 void qie_pack_a_i16(const qie_gemm_shape* s, const int8_t* input, int32_t m0, int32_t mr,
                     int32_t kp, int16_t* dst) {
