@@ -9,9 +9,9 @@ typedef struct {
   const qie_op* op;
 } range_job;
 
-static void run_range(void* arg, int32_t begin, int32_t end, int thread) {
+static void run_range(void* arg, int32_t begin, int32_t end, int slot) {
   const range_job* r = arg;
-  void* scratch = r->op->scratch ? (char*)r->op->scratch + (size_t)thread * r->op->scratch_stride
+  void* scratch = r->op->scratch ? (char*)r->op->scratch + (size_t)slot * r->op->scratch_stride
                                  : NULL;
   r->fn(r->job, begin, end, scratch);
 }

@@ -1,9 +1,10 @@
 /* A loop is published as one atomic ticket: generation, part count and the next
  * unclaimed part. The caller and the workers claim parts by compare-and-swap, so
- * a part runs exactly once, on whichever thread gets it first: when a worker is
- * slow to wake (a loaded machine, more threads than cores), the caller runs its
- * part instead of waiting. A part always covers the same items and uses the
- * scratch slot of its index, so the bytes never depend on who ran it. Workers
+ * a part runs exactly once, on whichever thread gets it first. There are a few
+ * parts per thread: when a worker is slow to wake or is preempted (a loaded
+ * machine, more threads than cores), the others take the parts it did not get to,
+ * and uneven parts even out. A part always covers the same items, and a thread
+ * uses its own scratch slot, so the bytes never depend on who ran what. Workers
  * spin briefly between loops (ops follow each other within microseconds), then
  * sleep on a condition variable, so an idle model costs no CPU. */
 #include "threadpool.h"
@@ -16,6 +17,8 @@
 #include "runtime.h"
 
 #define SPIN_ROUNDS 4000 /* pause instructions before a waiting thread sleeps or yields */
+#define PARTS_PER_THREAD 4
+#define MAX_PARTS 255 /* the ticket's 8 bits */
 
 /* ticket: generation << 16 | parts << 8 | next part */
 #define T_NEXT(t) ((unsigned)((t) & 0xff))
@@ -24,6 +27,7 @@
 
 typedef struct {
   qie_threadpool* pool;
+  int slot; /* 1..max-1; the caller is 0 */
   pthread_t tid;
 } worker;
 
@@ -52,7 +56,7 @@ static inline void cpu_relax(void) {
 
 /* Claims and runs parts of the loop `t` belongs to until none is left or a newer
  * loop was published. Returns the generation it worked on. */
-static uint64_t claim_parts(qie_threadpool* p, uint64_t t) {
+static uint64_t claim_parts(qie_threadpool* p, uint64_t t, int slot) {
   const uint64_t gen = T_GEN(t);
   while (T_GEN(t) == gen && T_NEXT(t) < T_PARTS(t)) {
     if (atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
@@ -60,7 +64,7 @@ static uint64_t claim_parts(qie_threadpool* p, uint64_t t) {
       const int part = (int)T_NEXT(t), parts = (int)T_PARTS(t);
       const int32_t b = (int32_t)((int64_t)p->items * part / parts);
       const int32_t e = (int32_t)((int64_t)p->items * (part + 1) / parts);
-      if (b < e) p->fn(p->job, b, e, part);
+      if (b < e) p->fn(p->job, b, e, slot);
       atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
       t = atomic_load_explicit(&p->ticket, memory_order_acquire);
     }
@@ -70,6 +74,7 @@ static uint64_t claim_parts(qie_threadpool* p, uint64_t t) {
 
 static void* worker_main(void* arg) {
   qie_threadpool* p = ((worker*)arg)->pool;
+  const int slot = ((worker*)arg)->slot;
   /* generation 0 is the pool's state before any loop; reading the ticket here
    * instead could skip a loop published before this thread got to run */
   uint64_t seen = 0;
@@ -88,13 +93,13 @@ static void* worker_main(void* arg) {
       pthread_mutex_unlock(&p->mu);
       spins = 0;
     }
-    seen = claim_parts(p, t);
+    seen = claim_parts(p, t, slot);
   }
 }
 
 qie_threadpool* qie_threadpool_create(int max_threads) {
   if (max_threads < 1) max_threads = 1;
-  if (max_threads > 255) max_threads = 255; /* parts fit the ticket's 8 bits */
+  if (max_threads > MAX_PARTS) max_threads = MAX_PARTS;
   qie_threadpool* p = qie_alloc(sizeof *p);
   if (!p) return NULL;
   memset(p, 0, sizeof *p);
@@ -113,6 +118,7 @@ qie_threadpool* qie_threadpool_create(int max_threads) {
   pthread_cond_init(&p->wake, NULL);
   for (int i = 0; i < max_threads - 1; ++i) {
     p->workers[i].pool = p;
+    p->workers[i].slot = i + 1;
     if (pthread_create(&p->workers[i].tid, NULL, worker_main, &p->workers[i]) != 0) break;
     ++p->started;
   }
@@ -149,11 +155,13 @@ int qie_threadpool_set_active(qie_threadpool* p, int n) {
 
 void qie_threadpool_run(qie_threadpool* p, int32_t items, qie_range_fn fn, void* job) {
   if (items <= 0) return;
-  const int parts = p->active < items ? p->active : (int)items;
-  if (parts <= 1) {
+  if (p->active <= 1 || items == 1) {
     fn(job, 0, items, 0);
     return;
   }
+  int parts = p->active * PARTS_PER_THREAD;
+  if (parts > MAX_PARTS) parts = MAX_PARTS;
+  if (parts > items) parts = (int)items;
   p->fn = fn;
   p->job = job;
   p->items = items;
@@ -163,7 +171,7 @@ void qie_threadpool_run(qie_threadpool* p, int32_t items, qie_range_fn fn, void*
   pthread_mutex_lock(&p->mu);
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->mu);
-  claim_parts(p, atomic_load_explicit(&p->ticket, memory_order_acquire));
+  claim_parts(p, atomic_load_explicit(&p->ticket, memory_order_acquire), 0);
   int spins = 0;
   while (atomic_load_explicit(&p->done, memory_order_acquire) < parts) {
     if (++spins < SPIN_ROUNDS) cpu_relax();
