@@ -114,7 +114,9 @@ static qie_status eval(qie_ctx* ctx, qie_op* op) {
   const bool f32 = in->dtype == QIE_DT_FLOAT32;
   const kernel_job job = {d->bind.kernel, f32 ? (const void*)&d->f : (const void*)&d->q,
                           {in->data, w->data, bias ? bias->data : NULL, d->bind.packed, out->data}};
-  qie_parallel_for(ctx, op, d->bind.items, f32 ? run_f32 : run_qs8, &job);
+  const qie_conv_geom* g = f32 ? &d->f.g : &d->q.g;
+  const uint64_t macs = (uint64_t)out->elems * (uint64_t)g->k_h * (uint64_t)g->k_w * (uint64_t)g->filter_in_c;
+  qie_parallel_for(ctx, op, d->bind.items, macs, f32 ? run_f32 : run_qs8, &job);
   return QIE_OK;
 }
 

@@ -117,7 +117,8 @@ static qie_status eval(qie_ctx* ctx, qie_op* op) {
   const bool f32 = in->dtype == QIE_DT_FLOAT32;
   const kernel_job job = {d->bind.kernel, f32 ? (const void*)&d->f : (const void*)&d->q,
                           {in->data, w->data, bias ? bias->data : NULL, d->bind.packed, out->data}};
-  qie_parallel_for(ctx, op, d->bind.items, f32 ? run_f32 : run_qs8, &job);
+  const uint64_t macs = (uint64_t)out->elems * (uint64_t)(f32 ? d->f.depth : d->q.depth);
+  qie_parallel_for(ctx, op, d->bind.items, macs, f32 ? run_f32 : run_qs8, &job);
   return QIE_OK;
 }
 

@@ -16,13 +16,19 @@ static void run_range(void* arg, int32_t begin, int32_t end, int slot) {
   r->fn(r->job, begin, end, scratch);
 }
 
-void qie_parallel_for(qie_ctx* ctx, const qie_op* op, int32_t items, qie_op_range_fn fn,
-                      const void* job) {
+/* Work per part below which the hand-off (waking or signalling a worker, caches
+ * moving between cores) costs more than it saves: a few microseconds of kernel
+ * time on a fast core. */
+#define MIN_WORK_PER_PART 400000
+
+void qie_parallel_for(qie_ctx* ctx, const qie_op* op, int32_t items, uint64_t work,
+                      qie_op_range_fn fn, const void* job) {
   if (items <= 0) return;
-  if (!ctx->pool) {
+  const uint64_t max_parts = work / MIN_WORK_PER_PART;
+  if (!ctx->pool || max_parts <= 1) {
     fn(job, 0, items, op->scratch);
     return;
   }
   range_job r = {fn, job, op};
-  qie_threadpool_run(ctx->pool, items, run_range, &r);
+  qie_threadpool_run(ctx->pool, items, max_parts > 255 ? 255 : (int)max_parts, run_range, &r);
 }

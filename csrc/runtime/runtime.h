@@ -105,10 +105,12 @@ int64_t qie_const_int(const qie_tensor* t, size_t i);
 bool qie_same_shape(const qie_tensor* a, const qie_tensor* b);
 
 /* Runs fn over work items [0, items) split across the model's active threads,
- * each range with its own thread's scratch (runtime/parallel.c). */
+ * each range with its own thread's scratch (runtime/parallel.c). `work` (e.g. the
+ * op's multiply-accumulates) sizes the split: an op too small to repay handing
+ * parts to other threads runs on the caller alone. */
 typedef void (*qie_op_range_fn)(const void* job, int32_t begin, int32_t end, void* scratch);
-void qie_parallel_for(qie_ctx* ctx, const qie_op* op, int32_t items, qie_op_range_fn fn,
-                      const void* job);
+void qie_parallel_for(qie_ctx* ctx, const qie_op* op, int32_t items, uint64_t work,
+                      qie_op_range_fn fn, const void* job);
 
 /* ---- allocation hook (runtime/alloc.c) ---- */
 void* qie_alloc(size_t bytes);

@@ -153,14 +153,16 @@ int qie_threadpool_set_active(qie_threadpool* p, int n) {
   return 0;
 }
 
-void qie_threadpool_run(qie_threadpool* p, int32_t items, qie_range_fn fn, void* job) {
+void qie_threadpool_run(qie_threadpool* p, int32_t items, int max_parts, qie_range_fn fn,
+                        void* job) {
   if (items <= 0) return;
-  if (p->active <= 1 || items == 1) {
+  if (p->active <= 1 || items == 1 || max_parts <= 1) {
     fn(job, 0, items, 0);
     return;
   }
   int parts = p->active * PARTS_PER_THREAD;
   if (parts > MAX_PARTS) parts = MAX_PARTS;
+  if (parts > max_parts) parts = max_parts;
   if (parts > items) parts = (int)items;
   p->fn = fn;
   p->job = job;

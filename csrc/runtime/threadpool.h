@@ -22,9 +22,10 @@ int qie_threadpool_active(const qie_threadpool* pool);
 /* 1..max; must not be called while a loop runs. Returns 0, or -1 if out of range. */
 int qie_threadpool_set_active(qie_threadpool* pool, int n);
 /* Calls fn over [0, items) split across the active threads; returns when all are
- * done. With one active thread (or one item) that is a single call on the caller;
- * otherwise part t of n (n = min(items, 4 * active, 255)) is always items
- * [items*t/n, items*(t+1)/n). */
-void qie_threadpool_run(qie_threadpool* pool, int32_t items, qie_range_fn fn, void* job);
+ * done. With one active thread, one item or max_parts <= 1 that is a single call
+ * on the caller; otherwise part t of n (n = min(items, 4 * active, max_parts, 255))
+ * is always items [items*t/n, items*(t+1)/n). */
+void qie_threadpool_run(qie_threadpool* pool, int32_t items, int max_parts, qie_range_fn fn,
+                        void* job);
 
 #endif

@@ -41,7 +41,7 @@ static void test_coverage(void) {
       for (int32_t items = 0; items <= 40; items += (items < 10 ? 1 : 7)) {
         job_t j;
         memset(&j, 0, sizeof j);
-        qie_threadpool_run(p, items, record, &j);
+        qie_threadpool_run(p, items, 1000, record, &j);
         int ok = 1;
         for (int32_t i = 0; i < items; ++i) ok &= atomic_load(&j.hits[i]) == 1;
         CHECK(ok);
@@ -96,7 +96,7 @@ static void test_workers_take_parts(void) {
     rendezvous_t r;
     atomic_init(&r.arrived, 0);
     atomic_init(&r.timed_out, 0);
-    qie_threadpool_run(p, 2, meet, &r);
+    qie_threadpool_run(p, 2, 2, meet, &r);
     CHECK_EQ_INT(atomic_load(&r.arrived), 2);
     CHECK_EQ_INT(atomic_load(&r.timed_out), 0);
   }
@@ -114,7 +114,7 @@ static void test_many_loops(void) {
     job_t j;
     memset(&j, 0, sizeof j);
     const int32_t items = 1 + round % 17;
-    qie_threadpool_run(p, items, record, &j);
+    qie_threadpool_run(p, items, 1 + round % 5, record, &j);
     for (int32_t i = 0; i < items; ++i) bad += atomic_load(&j.hits[i]) != 1;
   }
   CHECK_EQ_INT(bad, 0);
