@@ -67,7 +67,8 @@ static inline QIE_AVX512 qie_rq512_ch qie_rq512_channels(const qie_rq_arrays* a,
   return ch;
 }
 
-/* qie_rq512_apply with the block's constants already in registers. */
+/* Channels c0..c0+15 of acc (bias not yet added) to int8, with the block's
+ * constants already in registers. */
 static inline QIE_AVX512 __m128i qie_rq512_apply_ch(__m512i acc, const qie_rq512_ch* ch,
                                                     const qie_rq512* k) {
   acc = _mm512_add_epi32(acc, ch->bias);
@@ -86,24 +87,6 @@ static inline QIE_AVX512 __m128i qie_rq512_apply_ch(__m512i acc, const qie_rq512
     const __m512i thr = _mm512_add_epi32(ch->half_mask, _mm512_srli_epi32(v, 31));
     v = _mm512_srav_epi32(v, ch->right);
     v = _mm512_mask_add_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, _mm512_set1_epi32(1));
-    v = _mm512_min_epi32(_mm512_max_epi32(v, k->lo), k->hi);
-  }
-  return _mm512_cvtsepi32_epi8(_mm512_add_epi32(v, k->zp));
-}
-
-/* Channels c0..c0+15 of acc (bias not yet added) to int8. */
-static inline QIE_AVX512 __m128i qie_rq512_apply(__m512i acc, const qie_rq_arrays* a, int32_t c0,
-                                                 const qie_rq512* k) {
-  acc = _mm512_add_epi32(acc, _mm512_loadu_si512(a->bias + c0));
-  __m512i v;
-  if (k->float_mode) {
-    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_castsi512_ps(_mm512_loadu_si512(a->mult + c0)));
-    /* bounds are integers, so clamping before rounding equals clamping after */
-    f = _mm512_min_ps(_mm512_max_ps(f, k->flo), k->fhi);
-    v = _mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  } else {
-    v = qie_mbqm512(acc, _mm512_loadu_si512(a->mult + c0), _mm512_loadu_si512(a->left + c0),
-                    _mm512_loadu_si512(a->right + c0));
     v = _mm512_min_epi32(_mm512_max_epi32(v, k->lo), k->hi);
   }
   return _mm512_cvtsepi32_epi8(_mm512_add_epi32(v, k->zp));
