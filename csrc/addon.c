@@ -67,10 +67,10 @@ static handle_t* get_handle(napi_env env, napi_value v) {
   return h;
 }
 
-/* create(plan: Uint8Array, kernels: string | undefined) -> handle */
+/* create(plan: Uint8Array, kernels: string | undefined, threads: number | undefined) -> handle */
 static napi_value js_create(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   void* data = NULL;
   size_t len = 0;
@@ -91,7 +91,11 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
     size_t klen = 0;
     CALL(env, napi_get_value_string_utf8(env, argv[1], kernels, sizeof kernels, &klen));
   }
-  qie_options opts = {1, kernels[0] ? kernels : NULL};
+  int32_t threads = 1;
+  vt = napi_undefined;
+  if (argc > 2) napi_typeof(env, argv[2], &vt);
+  if (vt == napi_number) CALL(env, napi_get_value_int32(env, argv[2], &threads));
+  qie_options opts = {threads, kernels[0] ? kernels : NULL};
   qie_model* model = NULL;
   char err[QIE_ERR_LEN] = {0};
   qie_status s = qie_model_create(data, len, &opts, &model, err);
@@ -127,7 +131,7 @@ static napi_value tensor_info_js(napi_env env, const qie_tensor_info* ti) {
   return o;
 }
 
-/* info(handle) -> { arenaBytes, persistentBytes, inputs, outputs, kernels } */
+/* info(handle) -> { arenaBytes, persistentBytes, inputs, outputs, kernels, family } */
 static napi_value js_info(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -162,6 +166,8 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
     napi_set_element(env, arr, (uint32_t)i, v);
   }
   napi_set_named_property(env, o, "kernels", arr);
+  napi_create_string_utf8(env, qie_model_kernel_family(h->model), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "family", v);
   return o;
 }
 
@@ -297,6 +303,31 @@ static napi_value js_reset_state(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* setThreads(handle, n): between runs only (the TS layer applies it from its queue) */
+static napi_value js_set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  handle_t* h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  int32_t n = 0;
+  if (argc < 2 || napi_get_value_int32(env, argv[1], &n) != napi_ok) {
+    napi_throw_type_error(env, "bad_option", "threads must be a number");
+    return NULL;
+  }
+  if (h->busy) {
+    napi_throw_error(env, "busy", "cannot change threads while a run is in progress");
+    return NULL;
+  }
+  if (qie_model_set_threads(h->model, n) != QIE_OK) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "threads must be in 1..%d (the load-time threads option); got %d",
+             qie_model_max_threads(h->model), n);
+    napi_throw_error(env, "bad_option", msg);
+  }
+  return NULL;
+}
+
 static napi_value js_dispose(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -318,6 +349,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"run", NULL, js_run, NULL, NULL, NULL, napi_default, NULL},
       {"resetState", NULL, js_reset_state, NULL, NULL, NULL, napi_default, NULL},
+      {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"dispose", NULL, js_dispose, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -75,10 +75,11 @@ if (!shared) {
   });
 
   test('qie inspect reports kernels, arena and MACs', (t) => {
-    const r = qie('inspect', `${shared}/models/person_detect/model.tflite`, '--json');
+    const r = qie('inspect', `${shared}/models/person_detect/model.tflite`, '--json', '--kernels', 'ref');
     t.is(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout);
     t.is(report.macs, 7_157_888);
+    t.is(report.kernels, 'ref');
     t.true(report.arenaBytes > 0 && report.arenaBytes <= loadManifest('person_detect').arena_used_bytes!);
     t.is(report.ops.length, 31);
     t.true(report.ops.every((o: { kernel: string }) => /__ref$|^[A-Z_]+$/.test(o.kernel)));

@@ -39,8 +39,11 @@ typedef enum {
 typedef struct qie_model qie_model;
 
 typedef struct {
-  int threads;         /* 0 or 1: run on the calling thread */
-  const char* kernels; /* NULL or "auto": best for this CPU; "ref": portable reference kernels */
+  int threads;         /* 0 or 1: run on the calling thread; n in 2..64: a pool of n - 1
+                          workers plus the caller, started at load; also the most
+                          qie_model_set_threads may later ask for */
+  const char* kernels; /* NULL or "auto": best family for this CPU; or a family by name:
+                          "ref" (portable reference), "avx2", "avx512vnni", "neon", "neondot" */
 } qie_options;
 
 typedef struct {
@@ -76,6 +79,15 @@ const void* qie_model_output_data(const qie_model* model, int index);
 
 qie_status qie_model_run(qie_model* model, char* err);
 void qie_model_reset_state(qie_model* model); /* zero variable tensors (recurrent state) */
+
+/* Threads the next runs use: 1..the load-time `threads` option (the pool and the
+ * per-thread scratch are sized at load). Call it between runs, never during one.
+ * Output bytes do not depend on it. QIE_ERR_BAD_INPUT when out of range. */
+qie_status qie_model_set_threads(qie_model* model, int threads);
+int qie_model_threads(const qie_model* model);     /* active now */
+int qie_model_max_threads(const qie_model* model); /* fixed at load */
+/* The kernel family chosen at load: "ref", "avx2", "avx512vnni", "neon", "neondot". */
+const char* qie_model_kernel_family(const qie_model* model);
 
 int qie_model_num_ops(const qie_model* model);
 const char* qie_model_op_kernel(const qie_model* model, int op); /* kernel chosen for op */

@@ -5,7 +5,16 @@
 #ifndef QIE_KERNELS_DISPATCH_H
 #define QIE_KERNELS_DISPATCH_H
 
+#include "elementwise.h"
 #include "kernel.h"
+
+/* int8 ADD/SUB over a broadcast walk (elementwise.h); a family may take only the
+ * cases it vectorizes and hand the rest to qie_addsub_s8_ref. */
+typedef struct {
+  const char* name;
+  void (*run)(const qie_addsub_q_params* p, const qie_bcast* bc, const int8_t* a, const int8_t* b,
+              int8_t* out);
+} qie_qs8_addsub_kernel;
 
 typedef struct qie_kernel_table {
   const char* isa; /* "ref", "avx2", "avx512vnni", "neon", "neondot" */
@@ -15,6 +24,8 @@ typedef struct qie_kernel_table {
   const qie_f32_conv_kernel* const* f32_dwconv;
   const qie_qs8_fc_kernel* const* qs8_fc;
   const qie_f32_fc_kernel* const* f32_fc;
+  const qie_qs8_addsub_kernel* qs8_addsub; /* NULL: qie_addsub_s8_ref (the last member, so
+                                              tables that omit it keep the reference) */
 } qie_kernel_table;
 
 /* Reference kernels as descriptors (kernels/ref). */

@@ -7,6 +7,7 @@
 #include "../kernels/quant.h"
 #include "../runtime/runtime.h"
 #include "broadcast.h"
+#include "conv_common.h"
 
 typedef struct {
   qie_bcast bc;
@@ -157,6 +158,8 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   op->data = d;
   op->scratch_bytes = 0;
   op->kernel = kernel_name(op->code, dt);
+  const qie_kernel_table* kt = qie_conv_kernels(ctx);
+  if (dt == QIE_DT_INT8 && op->code != QIE_OP_MUL && kt->qs8_addsub) op->kernel = kt->qs8_addsub->name;
   return QIE_OK;
 }
 
@@ -174,6 +177,8 @@ static qie_status eval(qie_ctx* ctx, qie_op* op) {
   switch (d->dtype) {
     case QIE_DT_INT8:
       if (mul) qie_mul_s8_ref(&d->mul, &d->bc, a->data, b->data, out->data);
+      else if (qie_conv_kernels(ctx)->qs8_addsub)
+        qie_conv_kernels(ctx)->qs8_addsub->run(&d->addsub, &d->bc, a->data, b->data, out->data);
       else qie_addsub_s8_ref(&d->addsub, &d->bc, a->data, b->data, out->data);
       break;
     case QIE_DT_INT16:

@@ -5,6 +5,10 @@
 #include "../kernels/dispatch.h"
 #include "arena.h"
 #include "model.h"
+#include "threadpool.h"
+
+#define QIE_MAX_THREADS 64
+#define QIE_SCRATCH_ALIGN 64 /* per-thread scratch slices start on their own cache line */
 
 static void set_err(char* err, const char* msg) {
   if (err) snprintf(err, QIE_ERR_LEN, "%s", msg);
@@ -21,7 +25,7 @@ static qie_status prepare_ops(qie_model* m) {
       snprintf(m->errbuf, QIE_ERR_LEN, "op #%d %s (%s): %s", i, op->impl->name, op->name, inner);
       return s;
     }
-    if (op->scratch_bytes > QIE_MAX_TENSOR_BYTES) {
+    if (op->scratch_bytes > QIE_MAX_TENSOR_BYTES / (uint64_t)m->max_threads) {
       snprintf(m->errbuf, QIE_ERR_LEN, "op #%d %s: scratch too large", i, op->impl->name);
       return QIE_ERR_INVALID_PLAN;
     }
@@ -56,7 +60,10 @@ static qie_status plan_memory(qie_model* m) {
   const int n_tensor_reqs = k;
   for (int i = 0; i < m->n_ops; ++i) {
     if (!m->ops[i].scratch_bytes) continue;
-    reqs[k] = (qie_buffer_req){m->ops[i].scratch_bytes, i, i, 0};
+    /* one slice per thread the model may ever run with */
+    qie_op* op = &m->ops[i];
+    op->scratch_stride = (op->scratch_bytes + QIE_SCRATCH_ALIGN - 1) / QIE_SCRATCH_ALIGN * QIE_SCRATCH_ALIGN;
+    reqs[k] = (qie_buffer_req){op->scratch_stride * (size_t)m->max_threads, i, i, 0};
     owners[k++] = &m->ops[i];
   }
   m->arena_bytes = qie_plan_arena(reqs, n, order, QIE_ALIGN);
@@ -118,8 +125,24 @@ qie_status qie_model_create(const uint8_t* plan, size_t plan_size, const qie_opt
   m->ctx.kernels = qie_select_kernels(family);
   qie_status s = QIE_OK;
   if (!m->ctx.kernels) {
-    snprintf(m->errbuf, QIE_ERR_LEN, "unknown kernel family '%s'", family);
+    snprintf(m->errbuf, QIE_ERR_LEN, "kernel family '%s': %s", family,
+             qie_kernels_unavailable_reason(family));
     s = QIE_ERR_BAD_INPUT;
+  }
+  const int threads = options && options->threads > 1 ? options->threads : 1;
+  if (s == QIE_OK && (!options || options->threads >= 0) && threads <= QIE_MAX_THREADS) {
+    m->max_threads = threads;
+  } else if (s == QIE_OK) {
+    snprintf(m->errbuf, QIE_ERR_LEN, "threads must be in 0..%d, got %d", QIE_MAX_THREADS,
+             options->threads);
+    s = QIE_ERR_BAD_INPUT;
+  }
+  if (s == QIE_OK && threads > 1) {
+    m->ctx.pool = qie_threadpool_create(threads);
+    if (!m->ctx.pool) {
+      snprintf(m->errbuf, QIE_ERR_LEN, "cannot start %d threads", threads);
+      s = QIE_ERR_NO_MEMORY;
+    }
   }
   if (s == QIE_OK) {
     /* copy so constants are aligned and the caller's buffer can go away */
@@ -145,6 +168,7 @@ qie_status qie_model_create(const uint8_t* plan, size_t plan_size, const qie_opt
 
 void qie_model_destroy(qie_model* m) {
   if (!m) return;
+  qie_threadpool_destroy(m->ctx.pool);
   for (int i = 0; i < m->ctx.n_persist; ++i) qie_free(m->ctx.persist[i]);
   qie_free(m->ctx.persist);
   qie_free(m->arena);
@@ -179,6 +203,20 @@ void qie_model_reset_state(qie_model* m) {
       memset(t->data, (int)(int8_t)t->zero_points[0], t->bytes);
   }
 }
+
+qie_status qie_model_set_threads(qie_model* m, int threads) {
+  if (threads < 1 || threads > m->max_threads) return QIE_ERR_BAD_INPUT;
+  if (m->ctx.pool) qie_threadpool_set_active(m->ctx.pool, threads);
+  return QIE_OK;
+}
+
+int qie_model_threads(const qie_model* m) {
+  return m->ctx.pool ? qie_threadpool_active(m->ctx.pool) : 1;
+}
+
+int qie_model_max_threads(const qie_model* m) { return m->max_threads; }
+
+const char* qie_model_kernel_family(const qie_model* m) { return m->ctx.kernels->isa; }
 
 size_t qie_model_arena_bytes(const qie_model* m) { return m->arena_bytes; }
 size_t qie_model_persistent_bytes(const qie_model* m) { return m->ctx.persist_bytes + m->state_bytes; }

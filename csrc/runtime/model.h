@@ -23,6 +23,7 @@ struct qie_model {
   size_t arena_bytes;
   uint8_t* state; /* variable tensors */
   size_t state_bytes;
+  int max_threads; /* fixed at load: the pool's size and the scratch copies planned */
   char errbuf[QIE_ERR_LEN];
 };
 

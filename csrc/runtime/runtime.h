@@ -38,8 +38,9 @@ typedef struct qie_op {
   const char* name;
   const struct qie_op_impl* impl;
   void* data;            /* op's prepared constants (persistent region) */
-  size_t scratch_bytes;  /* asked for by prepare; planned into the arena */
-  void* scratch;         /* valid during eval */
+  size_t scratch_bytes;  /* per thread, asked for by prepare; planned into the arena */
+  void* scratch;         /* valid during eval: thread t's scratch at t * scratch_stride */
+  size_t scratch_stride;
   size_t scratch_offset;
   const char* kernel;    /* name of the kernel eval uses (reported by inspect) */
 } qie_op;
@@ -50,6 +51,7 @@ typedef struct qie_ctx {
   int n_tensors;
   char* err;            /* QIE_ERR_LEN bytes, never NULL inside the runtime */
   const struct qie_kernel_table* kernels;
+  struct qie_threadpool* pool; /* NULL: run on the calling thread */
   /* persistent allocations made during prepare, freed at destroy */
   void** persist;
   int n_persist, cap_persist;
@@ -101,6 +103,14 @@ int32_t qie_zero_point(const qie_tensor* t);
 /* Reads a constant int32/int64 tensor's element i (caller checked bounds and constness). */
 int64_t qie_const_int(const qie_tensor* t, size_t i);
 bool qie_same_shape(const qie_tensor* a, const qie_tensor* b);
+
+/* Runs fn over work items [0, items) split across the model's active threads,
+ * each range with its own thread's scratch (runtime/parallel.c). `work` (e.g. the
+ * op's multiply-accumulates) sizes the split: an op too small to repay handing
+ * parts to other threads runs on the caller alone. */
+typedef void (*qie_op_range_fn)(const void* job, int32_t begin, int32_t end, void* scratch);
+void qie_parallel_for(qie_ctx* ctx, const qie_op* op, int32_t items, uint64_t work,
+                      qie_op_range_fn fn, const void* job);
 
 /* ---- allocation hook (runtime/alloc.c) ---- */
 void* qie_alloc(size_t bytes);

@@ -9,6 +9,10 @@
  * and checks every output (bytes equal; float32 within 1e-5 relative) and that
  * no heap allocation happens inside qie_model_run.
  *
+ * Every case runs with every kernel family this CPU has (QIE_KERNELS: just that
+ * one) at 1, 2 and 4 threads (QIE_THREADS: just that count): all must give the
+ * golden bytes.
+ *
  * `--fuzz PLAN N SEED` flips bytes in the plan's tables (header, tensors, ops,
  * indices, quantization, names; not the weights) N times; each variant must be
  * refused by validation or run to completion. Built with sanitizers, this is the
@@ -17,8 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../include/qie.h"
+#include "../kernels/dispatch.h"
 
 static long g_allocs = 0;
 static void* counting_alloc(size_t n, void* u) {
@@ -74,6 +80,8 @@ static int compare(const test_case* c, int k, const void* got, size_t got_bytes,
   return bad != 0;
 }
 
+static int g_threads = 1; /* QIE_THREADS: the pool size every case loads with */
+
 static int run_case(const test_case* c, const char* kernels) {
   size_t plan_size = 0;
   unsigned char* plan = read_file(c->plan, &plan_size);
@@ -83,7 +91,7 @@ static int run_case(const test_case* c, const char* kernels) {
   }
   qie_model* m = NULL;
   char err[QIE_ERR_LEN];
-  qie_options opts = {1, kernels};
+  qie_options opts = {g_threads, kernels};
   qie_status s = qie_model_create(plan, plan_size, &opts, &m, err);
   free(plan);
   if (s != QIE_OK) {
@@ -130,7 +138,8 @@ static int run_case(const test_case* c, const char* kernels) {
     if (!want || compare(c, k, qie_model_output_data(m, k), ti.bytes, want, n)) failed = 1;
     free(want);
   }
-  printf("%s %s (arena %zu bytes)\n", failed ? "FAIL" : "ok  ", c->name, qie_model_arena_bytes(m));
+  printf("%s %s [%s, %d thread%s] (arena %zu bytes)\n", failed ? "FAIL" : "ok  ", c->name,
+         kernels ? kernels : "auto", g_threads, g_threads == 1 ? "" : "s", qie_model_arena_bytes(m));
   qie_model_destroy(m);
   return failed;
 }
@@ -187,12 +196,56 @@ static int fuzz(const char* path, long rounds, uint32_t seed) {
   return 0;
 }
 
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void* a, const void* b) {
+  const double x = *(const double*)a, y = *(const double*)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Developer timing (not a test): median of `runs` warm runs on zeroed inputs. */
+static int time_plan(const char* path, int runs, const char* kernels) {
+  size_t size = 0;
+  unsigned char* plan = read_file(path, &size);
+  qie_model* m = NULL;
+  char err[QIE_ERR_LEN];
+  qie_options opts = {g_threads, kernels};
+  if (!plan || qie_model_create(plan, size, &opts, &m, err) != QIE_OK) {
+    fprintf(stderr, "cannot load %s: %s\n", path, plan ? err : "unreadable");
+    free(plan);
+    return 2;
+  }
+  free(plan);
+  if (runs < 1) runs = 1;
+  double* t = malloc(sizeof(double) * (size_t)runs);
+  qie_model_run(m, err);
+  for (int i = 0; i < runs; ++i) {
+    const double t0 = now_ms();
+    qie_model_run(m, err);
+    t[i] = now_ms() - t0;
+  }
+  qsort(t, (size_t)runs, sizeof *t, cmp_double);
+  printf("%s: median %.3f ms, min %.3f ms over %d runs, %d threads\n", path, t[runs / 2], t[0], runs,
+         g_threads);
+  for (int i = 0; i < qie_model_num_ops(m) && getenv("QIE_SHOW_KERNELS"); ++i)
+    printf("  op %d: %s\n", i, qie_model_op_kernel(m, i));
+  free(t);
+  qie_model_destroy(m);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const char* kernels = getenv("QIE_KERNELS");
+  if (getenv("QIE_THREADS")) g_threads = atoi(getenv("QIE_THREADS"));
   if (argc == 5 && strcmp(argv[1], "--fuzz") == 0)
     return fuzz(argv[2], atol(argv[3]), (uint32_t)strtoul(argv[4], NULL, 10));
+  if (argc == 4 && strcmp(argv[1], "--time") == 0) return time_plan(argv[2], atoi(argv[3]), kernels);
   if (argc != 3 || strcmp(argv[1], "--check") != 0) {
-    fprintf(stderr, "usage: qie-run-plan --check CASE_LIST | --fuzz PLAN ROUNDS SEED\n");
+    fprintf(stderr, "usage: qie-run-plan --check CASE_LIST | --fuzz PLAN ROUNDS SEED | --time PLAN RUNS\n");
     return 2;
   }
   qie_allocator counting = {counting_alloc, counting_free, NULL};
@@ -202,27 +255,44 @@ int main(int argc, char** argv) {
     fprintf(stderr, "cannot read %s\n", argv[2]);
     return 2;
   }
-  char line[2200];
-  test_case c;
-  memset(&c, 0, sizeof c);
+  static const char* const all_families[] = {"ref", "avx2", "avx512vnni", "neon", "neondot"};
+  const char* families[5];
+  int n_families = 0;
+  if (kernels) {
+    families[n_families++] = kernels;
+  } else {
+    for (int i = 0; i < 5; ++i)
+      if (qie_select_kernels(all_families[i])) families[n_families++] = all_families[i];
+  }
+  int thread_counts[3] = {1, 2, 4}, n_threads = 3;
+  if (getenv("QIE_THREADS")) thread_counts[0] = g_threads, n_threads = 1;
   int passed = 0, failed = 0;
-  while (fgets(line, sizeof line, f)) {
-    line[strcspn(line, "\r\n")] = 0;
-    char kind[8] = {0}, a[1100] = {0}, b[1100] = {0};
-    int n = sscanf(line, "%7s %1099s %1099s", kind, a, b);
-    if (n < 1) continue;
-    if (!strcmp(kind, "case") && n == 3) {
+  for (int fi = 0; fi < n_families; ++fi) {
+    for (int ti = 0; ti < n_threads; ++ti) {
+      g_threads = thread_counts[ti];
+      rewind(f);
+      char line[2200];
+      test_case c;
       memset(&c, 0, sizeof c);
-      snprintf(c.name, sizeof c.name, "%s", a);
-      snprintf(c.plan, sizeof c.plan, "%s", b);
-    } else if (!strcmp(kind, "in") && n >= 2 && c.n_in < MAX_IO) {
-      snprintf(c.in[c.n_in++], sizeof c.in[0], "%s", a);
-    } else if (!strcmp(kind, "out") && n == 3 && c.n_out < MAX_IO) {
-      c.out_f32[c.n_out] = !strcmp(b, "f32");
-      snprintf(c.out[c.n_out++], sizeof c.out[0], "%s", a);
-    } else if (!strcmp(kind, "end")) {
-      if (run_case(&c, kernels)) ++failed;
-      else ++passed;
+      while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        char kind[8] = {0}, a[1100] = {0}, b[1100] = {0};
+        int n = sscanf(line, "%7s %1099s %1099s", kind, a, b);
+        if (n < 1) continue;
+        if (!strcmp(kind, "case") && n == 3) {
+          memset(&c, 0, sizeof c);
+          snprintf(c.name, sizeof c.name, "%s", a);
+          snprintf(c.plan, sizeof c.plan, "%s", b);
+        } else if (!strcmp(kind, "in") && n >= 2 && c.n_in < MAX_IO) {
+          snprintf(c.in[c.n_in++], sizeof c.in[0], "%s", a);
+        } else if (!strcmp(kind, "out") && n == 3 && c.n_out < MAX_IO) {
+          c.out_f32[c.n_out] = !strcmp(b, "f32");
+          snprintf(c.out[c.n_out++], sizeof c.out[0], "%s", a);
+        } else if (!strcmp(kind, "end")) {
+          if (run_case(&c, families[fi])) ++failed;
+          else ++passed;
+        }
+      }
     }
   }
   fclose(f);

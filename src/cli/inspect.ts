@@ -8,6 +8,8 @@ export interface InspectReport {
   persistentBytes: number;
   planBytes: number;
   macs: number;
+  /** The kernel family chosen for this CPU (or asked for). */
+  kernels: string;
   inputs: TensorMeta[];
   outputs: TensorMeta[];
   ops: OpReport[];
@@ -21,6 +23,7 @@ export function inspectReport(g: Graph, m: Model): InspectReport {
     persistentBytes: m.persistentBytes,
     planBytes: m.planBytes,
     macs: m.macs,
+    kernels: m.kernelFamily,
     inputs: m.inputs,
     outputs: m.outputs,
     ops: m.ops,
@@ -43,17 +46,17 @@ function quantText(scales?: number[], zps?: number[]): string {
 
 export function formatInspect(r: InspectReport): string {
   const lines: string[] = [];
-  lines.push(`format ${r.format}   arena ${r.arenaBytes} bytes   prepared ${r.persistentBytes} bytes   MACs ${r.macs.toLocaleString('en-US')}`);
+  lines.push(`format ${r.format}   arena ${r.arenaBytes} bytes   prepared ${r.persistentBytes} bytes   MACs ${r.macs.toLocaleString('en-US')}   kernels ${r.kernels}`);
   const io = (label: string, ts: TensorMeta[]) =>
     ts.forEach((t, i) => lines.push(`${label} ${i}: ${t.name} ${t.dtype} [${t.shape}] ${quantText(t.scales, t.zeroPoints)}`));
   io('input ', r.inputs);
   io('output', r.outputs);
   lines.push('');
-  lines.push('  #  op                         precision kernel                           out                  MACs');
+  lines.push(`  #  ${'op'.padEnd(26)} ${'precision'.padEnd(9)} ${'kernel'.padEnd(40)} ${'out'.padEnd(20)} MACs`);
   for (const op of r.ops) {
     const out = r.tensors[op.outputs[0]];
     lines.push(
-      `${String(op.index).padStart(3)}  ${op.kind.padEnd(26)} ${op.precision.padEnd(9)} ${op.kernel.padEnd(32)} ${(out.dtype + '[' + out.shape + ']').padEnd(20)} ${op.macs ? op.macs.toLocaleString('en-US') : ''}`,
+      `${String(op.index).padStart(3)}  ${op.kind.padEnd(26)} ${op.precision.padEnd(9)} ${op.kernel.padEnd(40)} ${(out.dtype + '[' + out.shape + ']').padEnd(20)} ${op.macs ? op.macs.toLocaleString('en-US') : ''}`,
     );
   }
   lines.push('');

@@ -10,8 +10,8 @@ import { compileModel } from '../model/compile';
 import { formatInspect, inspectReport } from './inspect';
 
 const USAGE = `usage:
-  qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels ref|auto] [--threads N] [--float-ops A,B]
-  qie inspect MODEL [--json] [--kernels ref|auto] [--float-ops A,B]
+  qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels FAMILY] [--threads N] [--float-ops A,B]
+  qie inspect MODEL [--json] [--kernels FAMILY] [--float-ops A,B]
   qie serve --config FILE
 
   run      reads raw little-endian tensor bytes for each model input (in order), runs the
@@ -21,7 +21,9 @@ const USAGE = `usage:
            arena size and the multiply-accumulate count; --json for machines.
   serve    runs the MQTT inference daemon until SIGTERM; SIGHUP reloads the config
            (README "Gateway daemon", "Configuration", "MQTT topics").
-  --float-ops  (ONNX) keeps the named quantized layers (ONNX node names) in float32.`;
+  --float-ops  (ONNX) keeps the named quantized layers (ONNX node names) in float32.
+  --kernels  auto (default, or QIE_KERNELS), ref, avx2, avx512vnni, neon, neondot
+  --threads  kernel threads, 1..64 (default 1)`;
 
 function floatOpsOption(v: string | undefined): string[] | undefined {
   return v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);

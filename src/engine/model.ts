@@ -32,9 +32,17 @@ export interface OpReport {
 }
 
 export interface LoadOptions {
-  /** Kernel threads (the thread pool arrives with the fast kernels; accepted and recorded now). */
+  /**
+   * Kernel threads, 1..64 (default 1): the C runtime starts a pool of threads - 1
+   * workers at load and plans one scratch slice per thread, so this is also the most
+   * setThreads() may later ask for. Output bytes do not depend on it.
+   */
   threads?: number;
-  /** Kernel family: 'auto' (default) or 'ref'; QIE_KERNELS in the environment is the default. */
+  /**
+   * Kernel family: 'auto' (default: the best this CPU runs), 'ref' (portable
+   * reference), 'avx2', 'avx512vnni', 'neon', 'neondot'; QIE_KERNELS in the
+   * environment is the default. A family this CPU or build lacks is refused.
+   */
   kernels?: string;
   /** ONNX models: node names of quantized layers to run in float32 (weights dequantized at load). */
   floatOps?: string[];
@@ -78,8 +86,12 @@ export class Model {
   readonly macs: number;
   readonly ops: OpReport[];
   readonly format: ModelFormat;
-  readonly threads: number;
+  /** The thread count fixed at load: the most setThreads() accepts. */
+  readonly maxThreads: number;
+  /** The kernel family chosen at load ('ref', 'avx2', 'avx512vnni', 'neon', 'neondot'). */
+  readonly kernelFamily: string;
   readonly planBytes: number;
+  private activeThreads: number;
   private handle: NativeHandle | undefined;
   private disposed = false;
   private queue: Promise<unknown> = Promise.resolve();
@@ -94,7 +106,14 @@ export class Model {
     const threads = opts.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > 64)
       throw new QieError('bad_option', `threads must be an integer in 1..64; got ${opts.threads}`);
-    this.handle = native.create(plan, kernels);
+    try {
+      this.handle = native.create(plan, kernels, threads);
+    } catch (e) {
+      // a family this CPU or build lacks is an option problem; the message says why
+      if (e instanceof QieError && e.code === 'bad_input' && /kernel family/.test(e.message))
+        throw new QieError('bad_option', e.message);
+      throw e;
+    }
     const info = native.info(this.handle);
     this.uint8In = graph.uint8Io?.inputs ?? graph.inputs.map(() => false);
     this.uint8Out = graph.uint8Io?.outputs ?? graph.outputs.map(() => false);
@@ -104,7 +123,9 @@ export class Model {
     this.persistentBytes = info.persistentBytes;
     this.macs = graphMacs(graph);
     this.format = format;
-    this.threads = threads;
+    this.maxThreads = threads;
+    this.kernelFamily = info.family;
+    this.activeThreads = threads;
     this.planBytes = plan.length;
     this.ops = graph.ops.map((op: Op, index) => ({
       index,
@@ -154,6 +175,28 @@ export class Model {
       const bytes = asBytes(a);
       return this.uint8In[i] ? flipped(bytes) : bytes;
     });
+  }
+
+  /** Threads the runs use (after the setThreads calls queued so far). */
+  get threads(): number {
+    return this.activeThreads;
+  }
+
+  /**
+   * Changes the threads later runs use, 1..maxThreads (the load-time `threads`).
+   * It takes effect between runs: runs queued before it use the old count. Output
+   * bytes are the same for any count.
+   */
+  setThreads(threads: number): Promise<void> {
+    if (this.disposed) return Promise.reject(new QieError('disposed', 'the model was disposed'));
+    if (!Number.isInteger(threads) || threads < 1 || threads > this.maxThreads)
+      throw new QieError('bad_option', `threads must be an integer in 1..${this.maxThreads} (the load-time threads option); got ${threads}`);
+    this.activeThreads = threads;
+    const next = this.queue.then(() => {
+      if (this.handle) native.setThreads(this.handle, threads);
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   /** Zeroes recurrent state (state starts at zero on load). */

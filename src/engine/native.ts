@@ -15,15 +15,17 @@ export interface NativeInfo {
   inputs: NativeTensorInfo[];
   outputs: NativeTensorInfo[];
   kernels: string[];
+  family: string;
 }
 
 export type NativeHandle = { readonly __brand: 'qie-native-handle' };
 
 interface Addon {
-  create(plan: Uint8Array, kernels?: string): NativeHandle;
+  create(plan: Uint8Array, kernels?: string, threads?: number): NativeHandle;
   info(h: NativeHandle): NativeInfo;
   run(h: NativeHandle, inputs: Uint8Array[]): Promise<TypedArray[]>;
   resetState(h: NativeHandle): void;
+  setThreads(h: NativeHandle, threads: number): void;
   dispose(h: NativeHandle): void;
 }
 
@@ -57,9 +59,9 @@ export function asQieError(e: unknown): QieError {
 }
 
 export const native = {
-  create(plan: Uint8Array, kernels?: string): NativeHandle {
+  create(plan: Uint8Array, kernels?: string, threads?: number): NativeHandle {
     try {
-      return load().create(plan, kernels);
+      return load().create(plan, kernels, threads);
     } catch (e) {
       throw asQieError(e);
     }
@@ -81,6 +83,13 @@ export const native = {
   resetState(h: NativeHandle): void {
     try {
       load().resetState(h);
+    } catch (e) {
+      throw asQieError(e);
+    }
+  },
+  setThreads(h: NativeHandle, threads: number): void {
+    try {
+      load().setThreads(h, threads);
     } catch (e) {
       throw asQieError(e);
     }

@@ -15,6 +15,7 @@ static uint8_t* fill(uint8_t* out, size_t n, const uint8_t* value, size_t es) {
 typedef struct {
   const qie_pad_params* p;
   const uint8_t* value;
+  int dense_from; /* dims >= this one have no padding: their block is one memcpy */
   size_t out_inner[QIE_SHAPE_MAX_RANK]; /* output elements per index of dim d */
   size_t in_inner[QIE_SHAPE_MAX_RANK];
 } pad_state;
@@ -23,9 +24,10 @@ static uint8_t* pad_dim(const pad_state* s, int d, const uint8_t* in, uint8_t* o
   const qie_pad_params* p = s->p;
   const size_t es = p->elem_size;
   out = fill(out, (size_t)p->before[d] * s->out_inner[d], s->value, es);
-  if (d == p->rank - 1) {
-    memcpy(out, in, (size_t)p->in_dims[d] * es);
-    out += (size_t)p->in_dims[d] * es;
+  if (d == p->rank - 1 || d + 1 >= s->dense_from) {
+    const size_t bytes = (size_t)p->in_dims[d] * s->in_inner[d] * es;
+    memcpy(out, in, bytes);
+    out += bytes;
   } else {
     for (int32_t i = 0; i < p->in_dims[d]; ++i)
       out = pad_dim(s, d + 1, in + (size_t)i * s->in_inner[d] * es, out);
@@ -48,5 +50,8 @@ void qie_pad_ref(const qie_pad_params* p, const void* in, void* out, const void*
     o *= (size_t)p->before[d] + (size_t)p->in_dims[d] + (size_t)p->after[d];
     i *= (size_t)p->in_dims[d];
   }
+  s.dense_from = p->rank;
+  while (s.dense_from > 0 && p->before[s.dense_from - 1] == 0 && p->after[s.dense_from - 1] == 0)
+    --s.dense_from;
   pad_dim(&s, 0, (const uint8_t*)in, (uint8_t*)out);
 }

@@ -32,11 +32,23 @@ void qie_strided_gather_ref(const qie_gather_params* p, const void* in, void* ou
   const int last = p->rank - 1;
   int64_t idx[QIE_SHAPE_MAX_RANK] = {0};
   int64_t offset = p->start; /* input element offset of idx */
+  /* short byte rows (a transpose to channels-last): the last two dims as one
+   * block, so the odometer moves once per block instead of once per row */
+  const int block = es == 1 && last >= 1 && p->count[last] < 16 && p->step[last] != 1;
+  const int outer_last = block ? last - 1 : last;
   for (;;) {
-    copy_row(dst, src + offset * (int64_t)es, p->count[last], p->step[last], es);
-    dst += (size_t)p->count[last] * es;
+    if (block) {
+      const uint8_t* base = src + offset;
+      const int64_t n = p->count[last], step = p->step[last], rows = p->count[last - 1];
+      const int64_t row_step = p->step[last - 1];
+      for (int64_t r = 0; r < rows; ++r, base += row_step)
+        for (int64_t i = 0; i < n; ++i) *dst++ = base[i * step];
+    } else {
+      copy_row(dst, src + offset * (int64_t)es, p->count[last], p->step[last], es);
+      dst += (size_t)p->count[last] * es;
+    }
     /* odometer over the outer dims */
-    int d = last - 1;
+    int d = outer_last - 1;
     for (; d >= 0; --d) {
       if (++idx[d] < p->count[d]) {
         offset += p->step[d];

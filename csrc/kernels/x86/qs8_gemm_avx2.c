@@ -1,0 +1,182 @@
+/* int8 conv (1x1 and im2col) and fully connected as one GEMM on vpmaddwd (AVX2):
+ * A as int16 x - input_zp, B as int16 pairs. Tile: 4 rows x up to 24 channels
+ * (12 ymm accumulators). A work item is one tile. */
+#if defined(__x86_64__)
+#include <string.h>
+
+#include "requant_avx2.h"
+
+#define MR 4
+#define NR 24
+
+typedef struct {
+  qie_gemm_shape s;
+  int32_t kp, np, n_tiles;
+} plan;
+
+static plan make_plan(qie_gemm_shape s) {
+  plan p = {s, qie_round_up(s.K, 2), qie_round_up(s.N, 8), 0};
+  p.n_tiles = (p.np + NR - 1) / NR;
+  return p;
+}
+
+static size_t packed_bytes(const plan* p) {
+  return qie_rq_arrays_bytes(p->np) + qie_pack_b_i16_bytes(p->s.K, p->s.N);
+}
+
+static void pack(const plan* p, const void* filter, const void* bias, void* packed) {
+  memset(packed, 0, packed_bytes(p));
+  qie_rq_arrays_fill(qie_rq_arrays_at(packed, p->np), p->s.rq, bias, p->s.N);
+  qie_pack_b_i16(filter, p->s.K, p->s.N, (int16_t*)((char*)packed + qie_rq_arrays_bytes(p->np)));
+}
+
+#define ACC_ROW(r) __m256i c##r##0 = z, c##r##1 = z, c##r##2 = z;
+#define MAC_ROW(r)                                                                          \
+  {                                                                                         \
+    int32_t a2;                                                                             \
+    memcpy(&a2, ap##r + (size_t)kk * 2, 4);                                                 \
+    const __m256i av = _mm256_set1_epi32(a2);                                               \
+    c##r##0 = _mm256_add_epi32(c##r##0, _mm256_madd_epi16(av, b0));                         \
+    if (NBK > 1) c##r##1 = _mm256_add_epi32(c##r##1, _mm256_madd_epi16(av, b1));            \
+    if (NBK > 2) c##r##2 = _mm256_add_epi32(c##r##2, _mm256_madd_epi16(av, b2));            \
+  }
+#define STORE1(r, j)                                                                        \
+  if (NBK > j && n0 + 8 * j < N)                                                            \
+    qie_store8(o + n0 + 8 * j, qie_rq256_apply(c##r##j, rqa, n0 + 8 * j, rqk), N - n0 - 8 * j);
+#define STORE_ROW(r)                                                                        \
+  if ((r) < valid) {                                                                        \
+    int8_t* o = out + (size_t)(m0 + (r)) * N;                                               \
+    STORE1(r, 0) STORE1(r, 1) STORE1(r, 2)                                                  \
+  }
+/* rows past M repeat the last valid row and are not stored */
+#define ROW_PTR(r) const int16_t* ap##r = a + (size_t)((r) < valid ? (r) : valid - 1) * p->kp;
+
+#define DEFINE_TILE(NBK_)                                                                   \
+  static QIE_AVX2 void tile##NBK_(const plan* p, const int16_t* a, int32_t valid,           \
+                                  const int16_t* b, const qie_rq_arrays* rqa,               \
+                                  const qie_rq256* rqk, int32_t m0, int32_t n0, int8_t* out) { \
+    enum { NBK = NBK_ };                                                                    \
+    const __m256i z = _mm256_setzero_si256();                                               \
+    ROW_PTR(0) ROW_PTR(1) ROW_PTR(2) ROW_PTR(3)                                             \
+    ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3)                                             \
+    const int32_t N = p->s.N;                                                               \
+    const size_t bblock = (size_t)p->kp * 8; /* int16 per 8-channel block */               \
+    const int16_t* bb = b + (size_t)(n0 / 8) * bblock;                                      \
+    for (int32_t kk = 0; kk < p->kp / 2; ++kk, bb += 16) {                                  \
+      const __m256i b0 = _mm256_loadu_si256((const __m256i*)bb);                            \
+      const __m256i b1 = NBK > 1 ? _mm256_loadu_si256((const __m256i*)(bb + bblock)) : z;   \
+      const __m256i b2 = NBK > 2 ? _mm256_loadu_si256((const __m256i*)(bb + 2 * bblock)) : z; \
+      MAC_ROW(0) MAC_ROW(1) MAC_ROW(2) MAC_ROW(3)                                           \
+    }                                                                                       \
+    STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3)                                     \
+  }
+
+DEFINE_TILE(1)
+DEFINE_TILE(2)
+DEFINE_TILE(3)
+
+/* Direct A rows (1x1 conv, fully connected): x - input_zp as int16, 16 at a time. */
+static QIE_AVX2 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* input, int32_t m0,
+                                      int32_t rows, int32_t kp, int16_t* dst) {
+  const __m256i zp = _mm256_set1_epi16((short)s->rq->input_zp);
+  for (int32_t r = 0; r < rows; ++r, dst += kp) {
+    const int8_t* x = input + (size_t)(m0 + r) * s->K;
+    int32_t k = 0;
+    for (; k + 16 <= s->K; k += 16)
+      _mm256_storeu_si256((__m256i*)(dst + k),
+                          _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(x + k))), zp));
+    for (; k < s->K; ++k) dst[k] = (int16_t)(x[k] - s->rq->input_zp);
+    for (; k < kp; ++k) dst[k] = 0;
+  }
+}
+
+static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32_t begin,
+                               int32_t end, void* scratch) {
+  int16_t* a = scratch;
+  const qie_rq_arrays rqa = qie_rq_arrays_at((void*)args->packed, p->np);
+  const int16_t* b = (const int16_t*)((const char*)args->packed + qie_rq_arrays_bytes(p->np));
+  const qie_rq256 rqk = qie_rq256_make(p->s.rq);
+  int32_t packed_mt = -1;
+  for (int32_t item = begin; item < end; ++item) {
+    const int32_t mt = item / p->n_tiles, nt = item % p->n_tiles;
+    const int32_t m0 = mt * MR;
+    const int32_t valid = p->s.M - m0 < MR ? p->s.M - m0 : MR;
+    if (mt != packed_mt) {
+      if (p->s.rows == QIE_GEMM_ROWS_DIRECT) pack_rows_direct(&p->s, args->input, m0, valid, p->kp, a);
+      else qie_pack_a_i16(&p->s, args->input, m0, valid, p->kp, a);
+      packed_mt = mt;
+    }
+    const int32_t n0 = nt * NR;
+    const int nbk = (p->np - n0) / 8 < 3 ? (p->np - n0) / 8 : 3;
+    if (nbk == 3) tile3(p, a, valid, b, &rqa, &rqk, m0, n0, args->output);
+    else if (nbk == 2) tile2(p, a, valid, b, &rqa, &rqk, m0, n0, args->output);
+    else tile1(p, a, valid, b, &rqa, &rqk, m0, n0, args->output);
+  }
+}
+
+static int32_t items_of(const plan* p) { return (p->s.M + MR - 1) / MR * p->n_tiles; }
+static size_t scratch_of(const plan* p) {
+  return sizeof(int16_t) * (size_t)(p->s.M < MR ? p->s.M : MR) * p->kp;
+}
+
+/* ---- descriptors: conv 1x1, conv im2col, fully connected ---- */
+
+static bool conv_groups_ok(const qie_qs8_conv_params* p) {
+  return p->g.filter_in_c == p->g.in_c && qie_x86_requant_ok(&p->rq, p->g.out_c);
+}
+
+#define CONV_DESC(name, rows, extra)                                                          \
+  static bool name##_supports(const qie_qs8_conv_params* p) { return conv_groups_ok(p) && (extra); } \
+  static size_t name##_packed(const qie_qs8_conv_params* p) {                                 \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    return packed_bytes(&pl);                                                                 \
+  }                                                                                           \
+  static void name##_pack(const qie_qs8_conv_params* p, const void* f, const void* b, void* o) { \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    pack(&pl, f, b, o);                                                                       \
+  }                                                                                           \
+  static size_t name##_scratch(const qie_qs8_conv_params* p) {                                \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    return scratch_of(&pl);                                                                   \
+  }                                                                                           \
+  static int32_t name##_items(const qie_qs8_conv_params* p) {                                 \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    return items_of(&pl);                                                                     \
+  }                                                                                           \
+  static void name##_run(const qie_qs8_conv_params* p, const qie_kernel_args* a, int32_t begin, \
+                         int32_t end, void* scratch) {                                        \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    run_tiles(&pl, a, begin, end, scratch);                                                   \
+  }                                                                                           \
+  const qie_qs8_conv_kernel qie_##name = {#name,           name##_supports, name##_packed,    \
+                                          name##_pack,     name##_scratch,  name##_items,     \
+                                          name##_run}
+
+CONV_DESC(qs8_conv_nhwc_1x1_4x24__avx2, QIE_GEMM_ROWS_DIRECT, qie_conv_is_pointwise(&p->g));
+CONV_DESC(qs8_conv_nhwc_im2col_4x24__avx2, QIE_GEMM_ROWS_IM2COL, true);
+
+static bool fc_supports(const qie_qs8_fc_params* p) { return qie_x86_requant_ok(&p->rq, p->units); }
+static size_t fc_packed(const qie_qs8_fc_params* p) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  return packed_bytes(&pl);
+}
+static void fc_pack(const qie_qs8_fc_params* p, const void* f, const void* b, void* o) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  pack(&pl, f, b, o);
+}
+static size_t fc_scratch(const qie_qs8_fc_params* p) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  return scratch_of(&pl);
+}
+static int32_t fc_items(const qie_qs8_fc_params* p) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  return items_of(&pl);
+}
+static void fc_run(const qie_qs8_fc_params* p, const qie_kernel_args* a, int32_t begin, int32_t end,
+                   void* scratch) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  run_tiles(&pl, a, begin, end, scratch);
+}
+const qie_qs8_fc_kernel qie_qs8_fc_4x24__avx2 = {
+    "qs8_fc_4x24__avx2", fc_supports, fc_packed, fc_pack, fc_scratch, fc_items, fc_run};
+#endif

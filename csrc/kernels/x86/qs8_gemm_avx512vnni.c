@@ -1,0 +1,283 @@
+/* int8 conv (1x1 and im2col) and fully connected as one GEMM on vpdpbusd
+ * (AVX-512 VNNI). Tile: 6 rows x up to 64 channels (24 zmm accumulators). A work
+ * item is one tile; a thread packs the 6 A rows once per row block it visits. */
+#if defined(__x86_64__)
+#include <string.h>
+
+#include "requant_avx512.h"
+
+#define MR 6
+#define NR 64
+
+typedef struct {
+  qie_gemm_shape s;
+  int32_t kp, np, n_tiles; /* n_tiles: tiles across N */
+} plan;
+
+static plan make_plan(qie_gemm_shape s) {
+  plan p = {s, qie_round_up(s.K, 4), qie_round_up(s.N, 16), 0};
+  p.n_tiles = (p.np + NR - 1) / NR;
+  return p;
+}
+
+static size_t packed_bytes(const plan* p) {
+  return qie_rq_arrays_bytes(p->np) + qie_pack_b_vnni_bytes(p->s.K, p->s.N);
+}
+
+static void pack(const plan* p, const void* filter, const void* bias, void* packed) {
+  memset(packed, 0, packed_bytes(p));
+  const qie_rq_arrays a = qie_rq_arrays_at(packed, p->np);
+  qie_rq_arrays_fill(a, p->s.rq, bias, p->s.N);
+  const int8_t* w = filter;
+  const uint32_t corr = (uint32_t)(128 + p->s.rq->input_zp);
+  for (int32_t n = 0; n < p->s.N; ++n) {
+    uint32_t sum = 0;
+    for (int32_t k = 0; k < p->s.K; ++k) sum += (uint32_t)(int32_t)w[(size_t)n * p->s.K + k];
+    a.bias[n] = (int32_t)((uint32_t)a.bias[n] - corr * sum);
+  }
+  qie_pack_b_vnni(w, p->s.K, p->s.N, (int8_t*)packed + qie_rq_arrays_bytes(p->np));
+}
+
+/* One tile of MR rows x NBK * 16 channels, accumulators in named registers
+ * (an array of vectors would live on the stack). */
+#define ACC_ROW(r) __m512i c##r##0 = z, c##r##1 = z, c##r##2 = z, c##r##3 = z;
+#define MAC_ROW(r)                                                                \
+  {                                                                               \
+    int32_t a4;                                                                   \
+    memcpy(&a4, ap##r + (size_t)kg * 4, 4);                                        \
+    const __m512i av = FLIP ? _mm512_xor_si512(_mm512_set1_epi32(a4), flip)       \
+                            : _mm512_set1_epi32(a4);                              \
+    c##r##0 = _mm512_dpbusd_epi32(c##r##0, av, b0);                               \
+    if (NBK > 1) c##r##1 = _mm512_dpbusd_epi32(c##r##1, av, b1);                  \
+    if (NBK > 2) c##r##2 = _mm512_dpbusd_epi32(c##r##2, av, b2);                  \
+    if (NBK > 3) c##r##3 = _mm512_dpbusd_epi32(c##r##3, av, b3);                  \
+  }
+/* Epilogue column by column: one block's constants in registers for all rows. */
+/* A full block is a plain store: the masked narrowing store is slow on some cores. */
+#define STORE1(r, j)                                                              \
+  if ((r) < rows) {                                                               \
+    const __m128i q_ = qie_rq512_apply_ch(c##r##j, &ch, rqk);                     \
+    int8_t* o_ = out + (size_t)(m0 + (r)) * N + n0 + 16 * j;                      \
+    if (full) _mm_storeu_si128((__m128i*)o_, q_);                                 \
+    else _mm_mask_storeu_epi8(o_, tail, q_);                                      \
+  }
+#define STORE_COL(j)                                                              \
+  if (NBK > j && n0 + 16 * j < N) {                                               \
+    const qie_rq512_ch ch = qie_rq512_channels(rqa, n0 + 16 * j, rqk);            \
+    const __mmask16 tail = qie_tail_mask16(N - n0 - 16 * j);                      \
+    const bool full = N - n0 - 16 * j >= 16;                                      \
+    STORE1(0, j) STORE1(1, j) STORE1(2, j) STORE1(3, j) STORE1(4, j) STORE1(5, j) \
+  }
+
+/* A rows: row r at a + min(r, valid - 1) * stride (rows past M repeat the last
+ * valid one and are not stored). FLIP: A is the raw int8 input, flipped here. */
+#define ROW_PTR(r) const uint8_t* ap##r = a + (size_t)((r) < valid ? (r) : valid - 1) * stride;
+#define DEFINE_TILE(NBK_, FLIP_)                                                              \
+  static QIE_AVX512 void tile##NBK_##_##FLIP_(const plan* p, const uint8_t* a, size_t stride,  \
+                                   int32_t valid, const int8_t* b,                            \
+                                   const qie_rq_arrays* rqa, const qie_rq512* rqk, int32_t m0, \
+                                   int32_t n0, int8_t* out) {                                 \
+    enum { NBK = NBK_, FLIP = FLIP_ };                                                        \
+    const __m512i flip = _mm512_set1_epi8((char)0x80);                                        \
+    ROW_PTR(0) ROW_PTR(1) ROW_PTR(2) ROW_PTR(3) ROW_PTR(4) ROW_PTR(5)                         \
+    const __m512i z = _mm512_setzero_si512();                                                 \
+    ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3) ACC_ROW(4) ACC_ROW(5)                         \
+    const int32_t kp = p->kp, N = p->s.N;                                                     \
+    const size_t bblock = (size_t)kp * 16;                                                    \
+    const int8_t* bb = b + (size_t)(n0 / 16) * bblock;                                        \
+    for (int32_t kg = 0; kg < kp / 4; ++kg, bb += 64) {                                       \
+      const __m512i b0 = _mm512_loadu_si512(bb);                                              \
+      const __m512i b1 = NBK > 1 ? _mm512_loadu_si512(bb + bblock) : z;                       \
+      const __m512i b2 = NBK > 2 ? _mm512_loadu_si512(bb + 2 * bblock) : z;                   \
+      const __m512i b3 = NBK > 3 ? _mm512_loadu_si512(bb + 3 * bblock) : z;                   \
+      MAC_ROW(0) MAC_ROW(1) MAC_ROW(2) MAC_ROW(3) MAC_ROW(4) MAC_ROW(5)                       \
+    }                                                                                         \
+    const int32_t rows = p->s.M - m0 < MR ? p->s.M - m0 : MR;                                 \
+    STORE_COL(0) STORE_COL(1) STORE_COL(2) STORE_COL(3)                                       \
+  }
+
+DEFINE_TILE(1, 0)
+DEFINE_TILE(2, 0)
+DEFINE_TILE(3, 0)
+DEFINE_TILE(4, 0)
+DEFINE_TILE(1, 1)
+DEFINE_TILE(2, 1)
+DEFINE_TILE(3, 1)
+DEFINE_TILE(4, 1)
+
+typedef void (*tile_fn)(const plan*, const uint8_t*, size_t, int32_t, const int8_t*,
+                        const qie_rq_arrays*, const qie_rq512*, int32_t, int32_t, int8_t*);
+static const tile_fn tiles[2][4] = {{tile1_0, tile2_0, tile3_0, tile4_0},
+                                    {tile1_1, tile2_1, tile3_1, tile4_1}};
+
+/* Direct A rows (1x1 conv, fully connected): flip to u8 64 bytes at a time. */
+static QIE_AVX512 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* input, int32_t m0,
+                                        int32_t rows, int32_t kp, uint8_t* dst) {
+  const __m512i flip = _mm512_set1_epi8((char)0x80);
+  for (int32_t r = 0; r < rows; ++r, dst += kp) {
+    const int32_t m = m0 + r;
+    const int8_t* x = input + (size_t)m * s->K;
+    for (int32_t k = 0; k < kp; k += 64) {
+      const __mmask64 in = s->K - k >= 64 ? ~(__mmask64)0 : s->K > k ? (((__mmask64)1 << (s->K - k)) - 1) : 0;
+      const __mmask64 outm = kp - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (kp - k)) - 1);
+      const __m512i v = _mm512_maskz_xor_epi32(0xFFFF, _mm512_maskz_loadu_epi8(in, x + k), flip);
+      /* bytes past K must be 0 (their weights are 0 too, but keep A deterministic) */
+      _mm512_mask_storeu_epi8(dst + k, outm, _mm512_maskz_mov_epi8(in, v));
+    }
+  }
+}
+
+static inline QIE_AVX512 __mmask64 mask64(int32_t n) {
+  return n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+}
+
+/* n input bytes flipped to u8, or n padding bytes, 64 at a time. */
+static inline QIE_AVX512 void copy_flip(uint8_t* dst, const int8_t* src, int32_t n) {
+  const __m512i flip = _mm512_set1_epi8((char)0x80);
+  for (int32_t i = 0; i < n; i += 64) {
+    const __mmask64 m = mask64(n - i);
+    _mm512_mask_storeu_epi8(dst + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), flip));
+  }
+}
+static inline QIE_AVX512 void fill(uint8_t* dst, __m512i v, int32_t n) {
+  for (int32_t i = 0; i < n; i += 64) _mm512_mask_storeu_epi8(dst + i, mask64(n - i), v);
+}
+
+/* im2col rows as u8 (x ^ 0x80; padding taps input_zp + 128; columns past K
+ * zero) with vector copies: a filter row whose taps are adjacent pixels is one copy. */
+static QIE_AVX512 void pack_rows_im2col(const qie_gemm_shape* s, const int8_t* input, int32_t m0,
+                                        int32_t rows, int32_t kp, uint8_t* dst) {
+  const qie_conv_geom* g = s->g;
+  const __m512i pad = _mm512_set1_epi8((char)(uint8_t)(s->rq->input_zp + 128));
+  const int32_t run = g->k_w * g->in_c, per_image = g->out_h * g->out_w;
+  /* the first row's pixel by division, the next ones by stepping */
+  int32_t b = m0 / per_image, oy = (m0 % per_image) / g->out_w, ox = m0 % g->out_w;
+  for (int32_t r = 0; r < rows; ++r) {
+    if (r > 0 && ++ox == g->out_w) {
+      ox = 0;
+      if (++oy == g->out_h) oy = 0, ++b;
+    }
+    uint8_t* d = dst + (size_t)r * kp;
+    const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
+    const bool dense_x = g->dilation_w == 1 && x0 >= 0 && x0 + g->k_w <= g->in_w;
+    for (int32_t ky = 0; ky < g->k_h; ++ky, d += run) {
+      const int32_t iy = y0 + ky * g->dilation_h;
+      if (iy < 0 || iy >= g->in_h) {
+        fill(d, pad, run);
+        continue;
+      }
+      const int8_t* row = input + ((size_t)b * g->in_h + iy) * g->in_w * g->in_c;
+      if (dense_x) {
+        copy_flip(d, row + (size_t)x0 * g->in_c, run);
+        continue;
+      }
+      for (int32_t kx = 0; kx < g->k_w; ++kx) {
+        const int32_t ix = x0 + kx * g->dilation_w;
+        if (ix < 0 || ix >= g->in_w) fill(d + kx * g->in_c, pad, g->in_c);
+        else copy_flip(d + kx * g->in_c, row + (size_t)ix * g->in_c, g->in_c);
+      }
+    }
+    fill(dst + (size_t)r * kp + s->K, _mm512_setzero_si512(), kp - s->K);
+  }
+}
+
+/* Direct rows (1x1 conv, fully connected) with K a multiple of 4 are read in
+ * place: no scratch and no packing pass; the flip to u8 rides along with the
+ * broadcast (an xor, which runs beside the vpdpbusd chain). */
+static bool reads_in_place(const plan* p) {
+  return p->s.rows == QIE_GEMM_ROWS_DIRECT && p->s.K % 4 == 0;
+}
+
+static QIE_AVX512 void run_tiles(const plan* p, const qie_kernel_args* args, int32_t begin,
+                                 int32_t end, void* scratch) {
+  uint8_t* a = scratch;
+  const qie_rq_arrays rqa = qie_rq_arrays_at((void*)args->packed, p->np);
+  const int8_t* b = (const int8_t*)args->packed + qie_rq_arrays_bytes(p->np);
+  const qie_rq512 rqk = qie_rq512_make(p->s.rq);
+  const bool in_place = reads_in_place(p);
+  int32_t packed_mt = -1;
+  for (int32_t item = begin; item < end; ++item) {
+    const int32_t mt = item / p->n_tiles, nt = item % p->n_tiles;
+    const int32_t m0 = mt * MR;
+    const int32_t valid = p->s.M - m0 < MR ? p->s.M - m0 : MR;
+    if (!in_place && mt != packed_mt) {
+      if (p->s.rows == QIE_GEMM_ROWS_DIRECT) pack_rows_direct(&p->s, args->input, m0, valid, p->kp, a);
+      else pack_rows_im2col(&p->s, args->input, m0, valid, p->kp, a);
+      packed_mt = mt;
+    }
+    const int32_t n0 = nt * NR;
+    const int nbk = (p->np - n0) / 16 < 4 ? (p->np - n0) / 16 : 4;
+    if (in_place)
+      tiles[1][nbk - 1](p, (const uint8_t*)args->input + (size_t)m0 * p->s.K, (size_t)p->s.K, valid,
+                        b, &rqa, &rqk, m0, n0, args->output);
+    else
+      tiles[0][nbk - 1](p, a, (size_t)p->kp, valid, b, &rqa, &rqk, m0, n0, args->output);
+  }
+}
+
+static int32_t items_of(const plan* p) { return (p->s.M + MR - 1) / MR * p->n_tiles; }
+static size_t scratch_of(const plan* p) {
+  return reads_in_place(p) ? 0 : (size_t)(p->s.M < MR ? p->s.M : MR) * p->kp;
+}
+
+/* ---- descriptors: conv 1x1, conv im2col, fully connected ---- */
+
+static bool conv_groups_ok(const qie_qs8_conv_params* p) {
+  return p->g.filter_in_c == p->g.in_c && qie_x86_requant_ok(&p->rq, p->g.out_c);
+}
+
+#define CONV_DESC(name, rows, extra)                                                          \
+  static bool name##_supports(const qie_qs8_conv_params* p) { return conv_groups_ok(p) && (extra); } \
+  static size_t name##_packed(const qie_qs8_conv_params* p) {                                 \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    return packed_bytes(&pl);                                                                 \
+  }                                                                                           \
+  static void name##_pack(const qie_qs8_conv_params* p, const void* f, const void* b, void* o) { \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    pack(&pl, f, b, o);                                                                       \
+  }                                                                                           \
+  static size_t name##_scratch(const qie_qs8_conv_params* p) {                                \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    return scratch_of(&pl);                                                                   \
+  }                                                                                           \
+  static int32_t name##_items(const qie_qs8_conv_params* p) {                                 \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    return items_of(&pl);                                                                     \
+  }                                                                                           \
+  static void name##_run(const qie_qs8_conv_params* p, const qie_kernel_args* a, int32_t begin, \
+                         int32_t end, void* scratch) {                                        \
+    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
+    run_tiles(&pl, a, begin, end, scratch);                                                   \
+  }                                                                                           \
+  const qie_qs8_conv_kernel qie_##name = {#name,           name##_supports, name##_packed,    \
+                                          name##_pack,     name##_scratch,  name##_items,     \
+                                          name##_run}
+
+CONV_DESC(qs8_conv_nhwc_1x1_6x64__avx512vnni, QIE_GEMM_ROWS_DIRECT, qie_conv_is_pointwise(&p->g));
+CONV_DESC(qs8_conv_nhwc_im2col_6x64__avx512vnni, QIE_GEMM_ROWS_IM2COL, true);
+
+static bool fc_supports(const qie_qs8_fc_params* p) { return qie_x86_requant_ok(&p->rq, p->units); }
+static size_t fc_packed(const qie_qs8_fc_params* p) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  return packed_bytes(&pl);
+}
+static void fc_pack(const qie_qs8_fc_params* p, const void* f, const void* b, void* o) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  pack(&pl, f, b, o);
+}
+static size_t fc_scratch(const qie_qs8_fc_params* p) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  return scratch_of(&pl);
+}
+static int32_t fc_items(const qie_qs8_fc_params* p) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  return items_of(&pl);
+}
+static void fc_run(const qie_qs8_fc_params* p, const qie_kernel_args* a, int32_t begin, int32_t end,
+                   void* scratch) {
+  const plan pl = make_plan(qie_gemm_from_fc(p));
+  run_tiles(&pl, a, begin, end, scratch);
+}
+const qie_qs8_fc_kernel qie_qs8_fc_6x64__avx512vnni = {
+    "qs8_fc_6x64__avx512vnni", fc_supports, fc_packed, fc_pack, fc_scratch, fc_items, fc_run};
+#endif

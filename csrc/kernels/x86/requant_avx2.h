@@ -1,0 +1,81 @@
+/* The requantization epilogue for 8 int32 accumulators (AVX2), both modes,
+ * bit-exact to qie_requant_channel (conv.h). Included by the avx2 kernels. */
+#ifndef QIE_X86_REQUANT_AVX2_H
+#define QIE_X86_REQUANT_AVX2_H
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "qs8_gemm.h"
+
+#define QIE_AVX2 __attribute__((target("avx2,fma")))
+
+/* qie_mul_by_quantized_multiplier on 8 lanes, for multipliers >= 0 and right
+ * shifts in [0, 31] (see qie_x86_requant_ok). */
+static inline QIE_AVX2 __m256i qie_mbqm256(__m256i acc, __m256i m, __m256i left, __m256i rs) {
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i x = _mm256_sllv_epi32(acc, left);
+  /* rounding doubling high multiply: (x * m + 2^30) >> 31, per 64-bit product */
+  const __m256i half = _mm256_set1_epi64x((int64_t)1 << 30);
+  const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, m), half);
+  const __m256i po =
+      _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), half);
+  __m256i v = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(po, 1), 0xAA);
+  /* rounding right shift, ties away from zero */
+  const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, rs), one);
+  const __m256i rem = _mm256_and_si256(v, mask);
+  const __m256i thr = _mm256_add_epi32(_mm256_srai_epi32(mask, 1), _mm256_srli_epi32(v, 31));
+  v = _mm256_srav_epi32(v, rs);
+  return _mm256_sub_epi32(v, _mm256_cmpgt_epi32(rem, thr)); /* true is -1 */
+}
+
+typedef struct {
+  __m256i zp, lo, hi; /* lo/hi: the activation bounds minus the zero point */
+  __m256 flo, fhi;
+  int float_mode;
+} qie_rq256;
+
+static inline QIE_AVX2 qie_rq256 qie_rq256_make(const qie_qs8_requant* rq) {
+  qie_rq256 k;
+  k.zp = _mm256_set1_epi32(rq->output_zp);
+  k.lo = _mm256_set1_epi32(rq->act_min - rq->output_zp);
+  k.hi = _mm256_set1_epi32(rq->act_max - rq->output_zp);
+  k.flo = _mm256_set1_ps((float)(rq->act_min - rq->output_zp));
+  k.fhi = _mm256_set1_ps((float)(rq->act_max - rq->output_zp));
+  k.float_mode = rq->mode == QIE_RQ_FLOAT;
+  return k;
+}
+
+/* Channels c0..c0+7 of acc (bias not yet added) to 8 int8 in the low 64 bits. */
+static inline QIE_AVX2 __m128i qie_rq256_apply(__m256i acc, const qie_rq_arrays* a, int32_t c0,
+                                               const qie_rq256* k) {
+  acc = _mm256_add_epi32(acc, _mm256_loadu_si256((const __m256i*)(a->bias + c0)));
+  __m256i v;
+  if (k->float_mode) {
+    __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc),
+                             _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i*)(a->mult + c0))));
+    f = _mm256_min_ps(_mm256_max_ps(f, k->flo), k->fhi); /* integer bounds: clamp, then round */
+    v = _mm256_cvttps_epi32(_mm256_round_ps(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  } else {
+    v = qie_mbqm256(acc, _mm256_loadu_si256((const __m256i*)(a->mult + c0)),
+                    _mm256_loadu_si256((const __m256i*)(a->left + c0)),
+                    _mm256_loadu_si256((const __m256i*)(a->right + c0)));
+    v = _mm256_min_epi32(_mm256_max_epi32(v, k->lo), k->hi);
+  }
+  v = _mm256_add_epi32(v, k->zp);
+  const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return _mm_packs_epi16(w, w);
+}
+
+/* Stores the low n (<= 8) bytes of q. */
+static inline QIE_AVX2 void qie_store8(int8_t* dst, __m128i q, int32_t n) {
+  if (n >= 8) {
+    _mm_storel_epi64((__m128i*)dst, q);
+  } else {
+    int8_t tmp[16];
+    _mm_storeu_si128((__m128i*)tmp, q);
+    memcpy(dst, tmp, (size_t)n);
+  }
+}
+
+#endif

@@ -1,0 +1,34 @@
+/* Splits an op's work items across the thread pool, handing each thread its own
+ * slice of the op's scratch (planned in the arena: nothing allocated here). */
+#include "runtime.h"
+#include "threadpool.h"
+
+typedef struct {
+  qie_op_range_fn fn;
+  const void* job;
+  const qie_op* op;
+} range_job;
+
+static void run_range(void* arg, int32_t begin, int32_t end, int slot) {
+  const range_job* r = arg;
+  void* scratch = r->op->scratch ? (char*)r->op->scratch + (size_t)slot * r->op->scratch_stride
+                                 : NULL;
+  r->fn(r->job, begin, end, scratch);
+}
+
+/* Work per part below which the hand-off (waking or signalling a worker, caches
+ * moving between cores) costs more than it saves: a few microseconds of kernel
+ * time on a fast core. */
+#define MIN_WORK_PER_PART 400000
+
+void qie_parallel_for(qie_ctx* ctx, const qie_op* op, int32_t items, uint64_t work,
+                      qie_op_range_fn fn, const void* job) {
+  if (items <= 0) return;
+  const uint64_t max_parts = work / MIN_WORK_PER_PART;
+  if (!ctx->pool || max_parts <= 1) {
+    fn(job, 0, items, op->scratch);
+    return;
+  }
+  range_job r = {fn, job, op};
+  qie_threadpool_run(ctx->pool, items, max_parts > 255 ? 255 : (int)max_parts, run_range, &r);
+}
