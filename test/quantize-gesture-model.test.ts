@@ -18,7 +18,9 @@ test('the project-made gesture model: int8 kernels, accurate, agrees with its fl
   });
   t.deepEqual(float.inputs[0].shape, [1, 128, 3, 1]);
   t.is(int8.inputs[0].dtype, 'int8');
-  t.deepEqual(int8.ops.map((o) => o.kernel.split('__')[0]), ['copy_reshape', 'qs8_fc', 'qs8_fc', 'qs8_softmax']);
+  const kernels = int8.ops.map((o) => o.kernel);
+  t.true([/^copy_reshape/, /^qs8_fc/, /^qs8_fc/, /^qs8_softmax/].every((re, i) => re.test(kernels[i])), kernels.join(', '));
+  t.is(kernels.length, 4);
   const inQ = { scale: int8.inputs[0].scale!, zeroPoint: int8.inputs[0].zeroPoint! };
   const fresh = makeGestureSet(200, 77);
   let floatRight = 0, int8Right = 0, agree = 0;

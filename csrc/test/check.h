@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int qie_test_failures = 0;
-static int qie_test_checks = 0;
+static int qie_test_failures __attribute__((unused)) = 0;
+static int qie_test_checks __attribute__((unused)) = 0;
 
 #define CHECK(cond)                                                          \
   do {                                                                       \
