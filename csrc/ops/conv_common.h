@@ -65,7 +65,13 @@ typedef struct {
   const void* kernel; /* one of the qie_*_kernel types */
   void* packed;
   int32_t items;
+  qie_op_range_fn run; /* calls the kernel's run with a qie_run_binding job */
 } qie_kernel_binding;
+
+/* Runs a bound kernel over all its work items on the thread pool; `work` (the
+ * op's multiply-accumulates) lets an op too small to split stay on the caller. */
+void qie_run_binding(qie_ctx* ctx, const qie_op* op, const qie_kernel_binding* b,
+                     const void* params, const qie_kernel_args* args, uint64_t work);
 
 /* Picks the first kernel in list that supports p, packs the weights into
  * persistent memory and sets op->scratch_bytes and op->kernel. One function per

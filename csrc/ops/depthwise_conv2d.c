@@ -93,25 +93,6 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   return qie_bind_qs8_conv(ctx, op, kt->qs8_dwconv, &d->q, w->data, bias ? bias->data : NULL, &d->bind);
 }
 
-/* One kernel call over a range of work items, for the thread pool. */
-typedef struct {
-  const void* kernel;
-  const void* params;
-  qie_kernel_args args;
-} kernel_job;
-
-static void run_qs8(const void* job, int32_t begin, int32_t end, void* scratch) {
-  const kernel_job* j = job;
-  const qie_qs8_conv_kernel* k = j->kernel;
-  k->run(j->params, &j->args, begin, end, scratch);
-}
-
-static void run_f32(const void* job, int32_t begin, int32_t end, void* scratch) {
-  const kernel_job* j = job;
-  const qie_f32_conv_kernel* k = j->kernel;
-  k->run(j->params, &j->args, begin, end, scratch);
-}
-
 static qie_status eval(qie_ctx* ctx, qie_op* op) {
   const dwconv_data* d = op->data;
   const qie_tensor* in = qie_in(ctx, op, 0);
@@ -119,11 +100,11 @@ static qie_status eval(qie_ctx* ctx, qie_op* op) {
   const qie_tensor* bias = qie_in(ctx, op, 2);
   qie_tensor* out = qie_out(ctx, op, 0);
   const bool f32 = in->dtype == QIE_DT_FLOAT32;
-  const kernel_job job = {d->bind.kernel, f32 ? (const void*)&d->f : (const void*)&d->q,
-                          {in->data, w->data, bias ? bias->data : NULL, d->bind.packed, out->data}};
+  const qie_kernel_args args = {in->data, w->data, bias ? bias->data : NULL, d->bind.packed,
+                               out->data};
   const qie_conv_geom* g = f32 ? &d->f.g : &d->q.g;
   const uint64_t macs = (uint64_t)out->elems * (uint64_t)g->k_h * (uint64_t)g->k_w;
-  qie_parallel_for(ctx, op, d->bind.items, macs, f32 ? run_f32 : run_qs8, &job);
+  qie_run_binding(ctx, op, &d->bind, f32 ? (const void*)&d->f : (const void*)&d->q, &args, macs);
   return QIE_OK;
 }
 
