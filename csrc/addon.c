@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "include/qie.h"
+#include "platform/sd_notify.h"
 
 typedef struct {
   qie_model* model;
@@ -343,6 +344,27 @@ static napi_value js_dispose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* sdNotify(socketPath, message): undefined, or the reason it could not be sent. The
+ * daemon sends from its own process so the unit can keep NotifyAccess=main. */
+static napi_value js_sd_notify(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[256], msg[1024], err[160];
+  size_t len = 0;
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok ||
+      len >= sizeof path - 1 ||
+      napi_get_value_string_utf8(env, argv[1], msg, sizeof msg, &len) != napi_ok ||
+      len >= sizeof msg - 1) {
+    napi_throw_type_error(env, "bad_option", "sdNotify(socketPath, message) takes two short strings");
+    return NULL;
+  }
+  if (qie_sd_notify(path, msg, err, sizeof err) == 0) return NULL;
+  napi_value reason;
+  CALL(env, napi_create_string_utf8(env, err, NAPI_AUTO_LENGTH, &reason));
+  return reason;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"create", NULL, js_create, NULL, NULL, NULL, napi_default, NULL},
@@ -351,6 +373,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"resetState", NULL, js_reset_state, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"dispose", NULL, js_dispose, NULL, NULL, NULL, napi_default, NULL},
+      {"sdNotify", NULL, js_sd_notify, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -27,6 +27,7 @@ interface Addon {
   resetState(h: NativeHandle): void;
   setThreads(h: NativeHandle, threads: number): void;
   dispose(h: NativeHandle): void;
+  sdNotify(socketPath: string, message: string): string | undefined;
 }
 
 let addon: Addon | undefined;
@@ -96,5 +97,13 @@ export const native = {
   },
   dispose(h: NativeHandle): void {
     load().dispose(h);
+  },
+  /** One sd_notify datagram; undefined, or why it could not be sent. */
+  sdNotify(socketPath: string, message: string): string | undefined {
+    try {
+      return load().sdNotify(socketPath, message);
+    } catch (e) {
+      return asQieError(e).message;
+    }
   },
 };
