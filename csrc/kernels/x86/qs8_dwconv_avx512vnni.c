@@ -89,7 +89,7 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
 #define X(p) (FANOUT ? _mm512_set1_epi32(*(p)) : FULL ? tap16_full(p) : tap16(p, m))
 #define STORE(ox, acc)                                                      \
   do {                                                                      \
-    const __m128i q_ = qie_rq512_apply_ch(acc, &ch, d->rqk);                \
+    const __m128i q_ = qie_rq512_finish_ch(acc, &ch, d->rqk);               \
     if (FULL) _mm_storeu_si128((__m128i*)(out + (size_t)(ox) * g->out_c + c0), q_); \
     else _mm_mask_storeu_epi8(out + (size_t)(ox) * g->out_c + c0, m, q_);   \
   } while (0)
@@ -97,14 +97,14 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
 #define BORDER(ox, index)                                                            \
   (TAPS == 9 && table ? border_from_table(d, table[index], ci, c0, m, FANOUT)           \
                       : border_pixel(d, image, y0, (ox) * g->stride_w - g->pad_left, c0, m, taps, FANOUT))
-  for (; ox < lo; ++ox) STORE(ox, BORDER(ox, ox));
+  for (; ox < lo; ++ox) STORE(ox, _mm512_add_epi32(BORDER(ox, ox), ch.bias));
   const int8_t* base = image + ((ptrdiff_t)y0 * g->in_w + (ptrdiff_t)lo * g->stride_w - g->pad_left) * g->in_c + ci;
   if (TAPS == 9 && FULL && !FANOUT && g->stride_w == 1 && g->dilation_w == 1) {
     /* 3x3, stride 1: four adjacent pixels share six input columns per filter row,
      * so each input vector is loaded and extended once for up to three taps */
     const ptrdiff_t row_step = (ptrdiff_t)g->dilation_h * g->in_w * g->in_c;
     for (; ox + 3 < hi; ox += 4, base += 4 * pixel_step) {
-      __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+      __m512i a0 = ch.bias, a1 = a0, a2 = a0, a3 = a0;
 #pragma GCC unroll 3
       for (int ky = 0; ky < 3; ++ky) {
         const int8_t* r = base + ky * row_step;
@@ -124,7 +124,7 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
     }
   }
   for (; ox + 1 < hi; ox += 2, base += 2 * pixel_step) {
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+    __m512i a0 = ch.bias, a1 = a0;
 #pragma GCC unroll 9
     for (int t = 0; t < taps; ++t) {
       const __m512i w = W(t);
@@ -137,11 +137,11 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
   for (; ox < g->out_w; ++ox) {
     __m512i acc;
     if (ox < hi) {
-      acc = _mm512_setzero_si512();
+      acc = ch.bias;
 #pragma GCC unroll 9
       for (int t = 0; t < taps; ++t) acc = _mm512_dpwssd_epi32(acc, X(base + d->off[t]), W(t));
     } else {
-      acc = BORDER(ox, lo + (ox - hi));
+      acc = _mm512_add_epi32(BORDER(ox, lo + (ox - hi)), ch.bias);
     }
     STORE(ox, acc);
   }

@@ -40,7 +40,8 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
 
 /* One tile of MR rows x NBK * 16 channels, accumulators in named registers
  * (an array of vectors would live on the stack). */
-#define ACC_ROW(r) __m512i c##r##0 = z, c##r##1 = z, c##r##2 = z, c##r##3 = z;
+/* Accumulators start at the bias: one add fewer in the epilogue. */
+#define ACC_ROW(r) __m512i c##r##0 = bz0, c##r##1 = bz1, c##r##2 = bz2, c##r##3 = bz3;
 #define MAC_ROW(r)                                                                \
   {                                                                               \
     int32_t a4;                                                                   \
@@ -56,7 +57,7 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
 /* A full block is a plain store: the masked narrowing store is slow on some cores. */
 #define STORE1(r, j)                                                              \
   if ((r) < rows) {                                                               \
-    const __m128i q_ = qie_rq512_apply_ch(c##r##j, &ch, rqk);                     \
+    const __m128i q_ = qie_rq512_finish_ch(c##r##j, &ch, rqk);                    \
     int8_t* o_ = out + (size_t)(m0 + (r)) * N + n0 + 16 * j;                      \
     if (full) _mm_storeu_si128((__m128i*)o_, q_);                                 \
     else _mm_mask_storeu_epi8(o_, tail, q_);                                      \
@@ -81,6 +82,11 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     const __m512i flip = _mm512_set1_epi8((char)0x80);                                        \
     ROW_PTR(0) ROW_PTR(1) ROW_PTR(2) ROW_PTR(3) ROW_PTR(4) ROW_PTR(5)                         \
     const __m512i z = _mm512_setzero_si512();                                                 \
+    const int32_t* bias_ = rqa->bias + n0;                                                    \
+    const __m512i bz0 = _mm512_loadu_si512(bias_);                                           \
+    const __m512i bz1 = NBK > 1 ? _mm512_loadu_si512(bias_ + 16) : z;                         \
+    const __m512i bz2 = NBK > 2 ? _mm512_loadu_si512(bias_ + 32) : z;                         \
+    const __m512i bz3 = NBK > 3 ? _mm512_loadu_si512(bias_ + 48) : z;                         \
     ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3) ACC_ROW(4) ACC_ROW(5)                         \
     const int32_t kp = p->kp, N = p->s.N;                                                     \
     const size_t bblock = (size_t)kp * 16;                                                    \

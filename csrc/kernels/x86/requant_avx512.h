@@ -30,8 +30,11 @@ static inline QIE_AVX512 __m512i qie_mbqm512(__m512i acc, __m512i m, __m512i lef
 
 typedef struct {
   __m512i zp, lo, hi; /* lo/hi: the activation bounds minus the zero point */
+  __m512i amin, amax; /* the activation bounds themselves */
   __m512 flo, fhi;
   int float_mode;
+  /* a bound at the int8 limit needs no clamp: the saturating narrowing does it */
+  int clamp_min, clamp_max;
 } qie_rq512;
 
 static inline QIE_AVX512 qie_rq512 qie_rq512_make(const qie_qs8_requant* rq) {
@@ -41,7 +44,11 @@ static inline QIE_AVX512 qie_rq512 qie_rq512_make(const qie_qs8_requant* rq) {
   k.hi = _mm512_set1_epi32(rq->act_max - rq->output_zp);
   k.flo = _mm512_set1_ps((float)(rq->act_min - rq->output_zp));
   k.fhi = _mm512_set1_ps((float)(rq->act_max - rq->output_zp));
+  k.amin = _mm512_set1_epi32(rq->act_min);
+  k.amax = _mm512_set1_epi32(rq->act_max);
   k.float_mode = rq->mode == QIE_RQ_FLOAT;
+  k.clamp_min = rq->act_min > -128;
+  k.clamp_max = rq->act_max < 127;
   return k;
 }
 
@@ -53,11 +60,18 @@ static inline QIE_AVX512 qie_rq512 qie_rq512_make(const qie_qs8_requant* rq) {
  * from zero (r >= 1), equal floor((P + 2^30 + 2^(30+r) - [P < -2^30] 2^31) /
  * 2^(31+r)), since floor((floor(a / b) + h) / c) = floor((a + h b) / (b c)) for
  * an integer h and v < 0 exactly when P < -2^30. Even and odd lanes each get the
- * constants of their own channel as 64-bit values. */
+ * constants of their own channel as 64-bit values.
+ *
+ * When every right shift of the block is in [1, QIE_RQ512_ZP_FOLD_MAX_R], the
+ * output zero point rides in the same addition as zp * 2^(31+r) (floor(a / b) +
+ * zp = floor((a + zp b) / b)): |P| <= 2^62 and |zp 2^(31+r)| <= 2^58 keep the sum
+ * inside int64, and r >= 1 keeps |v| <= 2^30 + 1, so v + zp (the reference adds
+ * in int64) still fits the 32-bit lane. */
+#define QIE_RQ512_ZP_FOLD_MAX_R 20
 typedef struct {
   __m512i bias, mult, mult_odd, left;
   __m512i add_e, add_o, corr_e, corr_o, shift_e, shift_o;
-  int any_left;
+  int any_left, zp_folded;
 } qie_rq512_ch;
 
 static inline QIE_AVX512 void qie_rq512_lane_consts(__m512i r64, __m512i* add, __m512i* corr,
@@ -83,6 +97,17 @@ static inline QIE_AVX512 qie_rq512_ch qie_rq512_channels(const qie_rq_arrays* a,
                         &ch.corr_e, &ch.shift_e);
   qie_rq512_lane_consts(_mm512_srli_epi64(right, 32), &ch.add_o, &ch.corr_o, &ch.shift_o);
   ch.any_left = _mm512_test_epi32_mask(ch.left, ch.left) != 0;
+  /* lanes with a zero multiplier (padding channels) give v = 0 for any r >= 0 */
+  const __mmask16 live = _mm512_test_epi32_mask(ch.mult, ch.mult);
+  ch.zp_folded =
+      !k->float_mode &&
+      (_mm512_cmpgt_epi32_mask(right, _mm512_set1_epi32(QIE_RQ512_ZP_FOLD_MAX_R)) |
+       _mm512_mask_cmplt_epi32_mask(live, right, _mm512_set1_epi32(1))) == 0;
+  if (ch.zp_folded) {
+    const __m512i zp64 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(k->zp));
+    ch.add_e = _mm512_add_epi64(ch.add_e, _mm512_sllv_epi64(zp64, ch.shift_e));
+    ch.add_o = _mm512_add_epi64(ch.add_o, _mm512_sllv_epi64(zp64, ch.shift_o));
+  }
   return ch;
 }
 
@@ -95,11 +120,10 @@ static inline QIE_AVX512 __m512i qie_rq512_round64(__m512i p, __m512i add, __m51
   return _mm512_srav_epi64(t, shift);
 }
 
-/* Channels c0..c0+15 of acc (bias not yet added) to int8, with the block's
+/* Channels c0..c0+15 of acc (bias already added) to int8, with the block's
  * constants already in registers. */
-static inline QIE_AVX512 __m128i qie_rq512_apply_ch(__m512i acc, const qie_rq512_ch* ch,
-                                                    const qie_rq512* k) {
-  acc = _mm512_add_epi32(acc, ch->bias);
+static inline QIE_AVX512 __m128i qie_rq512_finish_ch(__m512i acc, const qie_rq512_ch* ch,
+                                                     const qie_rq512* k) {
   __m512i v;
   if (k->float_mode) {
     __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_castsi512_ps(ch->mult));
@@ -112,9 +136,20 @@ static inline QIE_AVX512 __m128i qie_rq512_apply_ch(__m512i acc, const qie_rq512
                                          ch->add_o, ch->corr_o, ch->shift_o);
     /* odd results from the low half of their 64-bit lane into the high half */
     v = _mm512_mask_shuffle_epi32(re, 0xAAAA, ro, _MM_PERM_CDAB);
+    if (ch->zp_folded) {
+      if (k->clamp_min) v = _mm512_max_epi32(v, k->amin);
+      if (k->clamp_max) v = _mm512_min_epi32(v, k->amax);
+      return _mm512_cvtsepi32_epi8(v);
+    }
     v = _mm512_min_epi32(_mm512_max_epi32(v, k->lo), k->hi);
   }
   return _mm512_cvtsepi32_epi8(_mm512_add_epi32(v, k->zp));
+}
+
+/* The same for acc without the bias. */
+static inline QIE_AVX512 __m128i qie_rq512_apply_ch(__m512i acc, const qie_rq512_ch* ch,
+                                                    const qie_rq512* k) {
+  return qie_rq512_finish_ch(_mm512_add_epi32(acc, ch->bias), ch, k);
 }
 
 static inline QIE_AVX512 __mmask16 qie_tail_mask16(int32_t n) {
