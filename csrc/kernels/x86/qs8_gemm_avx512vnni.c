@@ -62,12 +62,29 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     if (full) _mm_storeu_si128((__m128i*)o_, q_);                                 \
     else _mm_mask_storeu_epi8(o_, tail, q_);                                      \
   }
+/* The common case, all six rows and 16 channels with the zero point folded, has
+ * no branch per store: the clamps are picked once per column. */
+#define FOLDED1(r, j, CMIN, CMAX)                                                  \
+  _mm_storeu_si128((__m128i*)(out + (size_t)(m0 + (r)) * N + n0 + 16 * j),          \
+                   qie_rq512_folded(c##r##j, &ch, rqk, CMIN, CMAX));
+#define FOLDED_COL(j, CMIN, CMAX)                                                  \
+  FOLDED1(0, j, CMIN, CMAX) FOLDED1(1, j, CMIN, CMAX) FOLDED1(2, j, CMIN, CMAX)     \
+  FOLDED1(3, j, CMIN, CMAX) FOLDED1(4, j, CMIN, CMAX) FOLDED1(5, j, CMIN, CMAX)
 #define STORE_COL(j)                                                              \
   if (NBK > j && n0 + 16 * j < N) {                                               \
     const qie_rq512_ch ch = qie_rq512_channels(rqa, n0 + 16 * j, rqk);            \
     const __mmask16 tail = qie_tail_mask16(N - n0 - 16 * j);                      \
     const bool full = N - n0 - 16 * j >= 16;                                      \
-    STORE1(0, j) STORE1(1, j) STORE1(2, j) STORE1(3, j) STORE1(4, j) STORE1(5, j) \
+    if (full && rows == MR && ch.zp_folded) {                                     \
+      switch (rqk->clamp_min * 2 + rqk->clamp_max) {                              \
+        case 0: FOLDED_COL(j, 0, 0) break;                                        \
+        case 1: FOLDED_COL(j, 0, 1) break;                                        \
+        case 2: FOLDED_COL(j, 1, 0) break;                                        \
+        default: FOLDED_COL(j, 1, 1) break;                                       \
+      }                                                                           \
+    } else {                                                                      \
+      STORE1(0, j) STORE1(1, j) STORE1(2, j) STORE1(3, j) STORE1(4, j) STORE1(5, j) \
+    }                                                                             \
   }
 
 /* A rows: row r at a + min(r, valid - 1) * stride (rows past M repeat the last

@@ -152,6 +152,27 @@ static inline QIE_AVX512 __m128i qie_rq512_apply_ch(__m512i acc, const qie_rq512
   return qie_rq512_finish_ch(_mm512_add_epi32(acc, ch->bias), ch, k);
 }
 
+/* qie_rq512_finish_ch for a block with the zero point folded in (fixed mode),
+ * the clamps chosen at compile time: the form the hot loops inline. Every live
+ * lane has r >= 1, so its correction is 2^31; a lane with multiplier 0 has P = 0
+ * and never takes it. */
+static inline __attribute__((always_inline)) QIE_AVX512 __m128i qie_rq512_folded(
+    __m512i acc, const qie_rq512_ch* ch, const qie_rq512* k, int CMIN, int CMAX) {
+  const __m512i x = ch->any_left ? _mm512_sllv_epi32(acc, ch->left) : acc;
+  const __m512i thr = _mm512_set1_epi64(-((int64_t)1 << 30));
+  const __m512i corr = _mm512_set1_epi64((int64_t)1 << 31);
+  const __m512i pe = _mm512_mul_epi32(x, ch->mult);
+  const __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), ch->mult_odd);
+  __m512i te = _mm512_add_epi64(pe, ch->add_e), to = _mm512_add_epi64(po, ch->add_o);
+  te = _mm512_mask_sub_epi64(te, _mm512_cmplt_epi64_mask(pe, thr), te, corr);
+  to = _mm512_mask_sub_epi64(to, _mm512_cmplt_epi64_mask(po, thr), to, corr);
+  __m512i v = _mm512_mask_shuffle_epi32(_mm512_srav_epi64(te, ch->shift_e), 0xAAAA,
+                                        _mm512_srav_epi64(to, ch->shift_o), _MM_PERM_CDAB);
+  if (CMIN) v = _mm512_max_epi32(v, k->amin);
+  if (CMAX) v = _mm512_min_epi32(v, k->amax);
+  return _mm512_cvtsepi32_epi8(v);
+}
+
 static inline QIE_AVX512 __mmask16 qie_tail_mask16(int32_t n) {
   return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
 }
