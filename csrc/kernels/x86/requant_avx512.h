@@ -71,6 +71,7 @@ static inline QIE_AVX512 qie_rq512 qie_rq512_make(const qie_qs8_requant* rq) {
 typedef struct {
   __m512i bias, mult, mult_odd, left;
   __m512i add_e, add_o, corr_e, corr_o, shift_e, shift_o;
+  __m512i rm1; /* r - 1 per 32-bit lane (folded blocks) */
   int any_left, zp_folded;
 } qie_rq512_ch;
 
@@ -92,10 +93,7 @@ static inline QIE_AVX512 qie_rq512_ch qie_rq512_channels(const qie_rq_arrays* a,
   ch.mult = _mm512_loadu_si512(a->mult + c0);
   ch.mult_odd = _mm512_srli_epi64(ch.mult, 32);
   ch.left = k->float_mode ? _mm512_setzero_si512() : _mm512_loadu_si512(a->left + c0);
-  const __m512i right = k->float_mode ? _mm512_setzero_si512() : _mm512_loadu_si512(a->right + c0);
-  qie_rq512_lane_consts(_mm512_and_si512(right, _mm512_set1_epi64(0xFFFFFFFF)), &ch.add_e,
-                        &ch.corr_e, &ch.shift_e);
-  qie_rq512_lane_consts(_mm512_srli_epi64(right, 32), &ch.add_o, &ch.corr_o, &ch.shift_o);
+  __m512i right = k->float_mode ? _mm512_setzero_si512() : _mm512_loadu_si512(a->right + c0);
   ch.any_left = _mm512_test_epi32_mask(ch.left, ch.left) != 0;
   /* lanes with a zero multiplier (padding channels) give v = 0 for any r >= 0 */
   const __mmask16 live = _mm512_test_epi32_mask(ch.mult, ch.mult);
@@ -103,6 +101,12 @@ static inline QIE_AVX512 qie_rq512_ch qie_rq512_channels(const qie_rq_arrays* a,
       !k->float_mode &&
       (_mm512_cmpgt_epi32_mask(right, _mm512_set1_epi32(QIE_RQ512_ZP_FOLD_MAX_R)) |
        _mm512_mask_cmplt_epi32_mask(live, right, _mm512_set1_epi32(1))) == 0;
+  /* folded, the dead lanes take r = 1 as well, so every lane shifts by 32 or more */
+  if (ch.zp_folded) right = _mm512_max_epi32(right, _mm512_set1_epi32(1));
+  ch.rm1 = _mm512_sub_epi32(right, _mm512_set1_epi32(1));
+  qie_rq512_lane_consts(_mm512_and_si512(right, _mm512_set1_epi64(0xFFFFFFFF)), &ch.add_e,
+                        &ch.corr_e, &ch.shift_e);
+  qie_rq512_lane_consts(_mm512_srli_epi64(right, 32), &ch.add_o, &ch.corr_o, &ch.shift_o);
   if (ch.zp_folded) {
     const __m512i zp64 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(k->zp));
     ch.add_e = _mm512_add_epi64(ch.add_e, _mm512_sllv_epi64(zp64, ch.shift_e));
@@ -166,8 +170,10 @@ static inline __attribute__((always_inline)) QIE_AVX512 __m128i qie_rq512_folded
   __m512i te = _mm512_add_epi64(pe, ch->add_e), to = _mm512_add_epi64(po, ch->add_o);
   te = _mm512_mask_sub_epi64(te, _mm512_cmplt_epi64_mask(pe, thr), te, corr);
   to = _mm512_mask_sub_epi64(to, _mm512_cmplt_epi64_mask(po, thr), to, corr);
-  __m512i v = _mm512_mask_shuffle_epi32(_mm512_srav_epi64(te, ch->shift_e), 0xAAAA,
-                                        _mm512_srav_epi64(to, ch->shift_o), _MM_PERM_CDAB);
+  /* the shift 31 + r >= 32 as the high half of each 64-bit sum, then r - 1 on
+   * all 16 lanes at once: floor(floor(t / 2^32) / 2^(r-1)) = floor(t / 2^(31+r)) */
+  __m512i v = _mm512_mask_shuffle_epi32(to, 0x5555, te, _MM_PERM_CDAB);
+  v = _mm512_srav_epi32(v, ch->rm1);
   if (CMIN) v = _mm512_max_epi32(v, k->amin);
   if (CMAX) v = _mm512_min_epi32(v, k->amax);
   return _mm512_cvtsepi32_epi8(v);
