@@ -12,10 +12,11 @@
 typedef struct {
   qie_gemm_shape s;
   int32_t kp, np, n_tiles; /* n_tiles: tiles across N */
+  int all_fold;            /* every channel block's zero point folds (run time only) */
 } plan;
 
 static plan make_plan(qie_gemm_shape s) {
-  plan p = {s, qie_round_up(s.K, 4), qie_round_up(s.N, 16), 0};
+  plan p = {s, qie_round_up(s.K, 4), qie_round_up(s.N, 16), 0, 0};
   p.n_tiles = (p.np + NR - 1) / NR;
   return p;
 }
@@ -87,6 +88,24 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     }                                                                             \
   }
 
+/* A full 6 x 64 tile whose blocks all fold: each column to int32 with its
+ * constants in registers, then each row narrowed as 64 bytes at once, clamped
+ * in int8 (saturation then clamp = clamp then saturation: the bounds are int8). */
+#define WIDE_COL(j)                                                               \
+  {                                                                               \
+    const qie_rq512_ch ch = qie_rq512_channels(rqa, n0 + 16 * j, rqk);            \
+    c0##j = qie_rq512_folded32(c0##j, &ch), c1##j = qie_rq512_folded32(c1##j, &ch); \
+    c2##j = qie_rq512_folded32(c2##j, &ch), c3##j = qie_rq512_folded32(c3##j, &ch); \
+    c4##j = qie_rq512_folded32(c4##j, &ch), c5##j = qie_rq512_folded32(c5##j, &ch); \
+  }
+#define WIDE_ROW(r)                                                               \
+  {                                                                               \
+    __m512i q_ = qie_narrow4_512(c##r##0, c##r##1, c##r##2, c##r##3);             \
+    if (rqk->clamp_min) q_ = _mm512_max_epi8(q_, _mm512_set1_epi8((char)rqk_min)); \
+    if (rqk->clamp_max) q_ = _mm512_min_epi8(q_, _mm512_set1_epi8((char)rqk_max)); \
+    _mm512_storeu_si512(out + (size_t)(m0 + (r)) * N + n0, q_);                   \
+  }
+
 /* A rows: row r at a + min(r, valid - 1) * stride (rows past M repeat the last
  * valid one and are not stored). FLIP: A is the raw int8 input, flipped here. */
 #define ROW_PTR(r) const uint8_t* ap##r = a + (size_t)((r) < valid ? (r) : valid - 1) * stride;
@@ -116,6 +135,12 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
       MAC_ROW(0) MAC_ROW(1) MAC_ROW(2) MAC_ROW(3) MAC_ROW(4) MAC_ROW(5)                       \
     }                                                                                         \
     const int32_t rows = p->s.M - m0 < MR ? p->s.M - m0 : MR;                                 \
+    if (NBK == 4 && p->all_fold && rows == MR && N - n0 >= 64) {                              \
+      const int32_t rqk_min = p->s.rq->act_min, rqk_max = p->s.rq->act_max;                  \
+      WIDE_COL(0) WIDE_COL(1) WIDE_COL(2) WIDE_COL(3)                                         \
+      WIDE_ROW(0) WIDE_ROW(1) WIDE_ROW(2) WIDE_ROW(3) WIDE_ROW(4) WIDE_ROW(5)                 \
+      return;                                                                                 \
+    }                                                                                         \
     STORE_COL(0) STORE_COL(1) STORE_COL(2) STORE_COL(3)                                       \
   }
 
@@ -217,6 +242,9 @@ static QIE_AVX512 void run_tiles(const plan* p, const qie_kernel_args* args, int
   const qie_rq_arrays rqa = qie_rq_arrays_at((void*)args->packed, p->np);
   const int8_t* b = (const int8_t*)args->packed + qie_rq_arrays_bytes(p->np);
   const qie_rq512 rqk = qie_rq512_make(p->s.rq);
+  plan folded_plan = *p;
+  folded_plan.all_fold = qie_rq512_all_fold(&rqa, p->np, &rqk);
+  p = &folded_plan;
   const bool in_place = reads_in_place(p);
   int32_t packed_mt = -1;
   for (int32_t item = begin; item < end; ++item) {

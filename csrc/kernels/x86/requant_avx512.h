@@ -86,6 +86,24 @@ static inline QIE_AVX512 void qie_rq512_lane_consts(__m512i r64, __m512i* add, _
   *shift = _mm512_add_epi64(r64, _mm512_set1_epi64(31));
 }
 
+/* Whether a block's zero point folds (see above). Lanes with a zero multiplier
+ * (padding channels) give v = 0 for any r >= 0. */
+static inline QIE_AVX512 int qie_rq512_block_folds(__m512i mult, __m512i right, const qie_rq512* k) {
+  const __mmask16 live = _mm512_test_epi32_mask(mult, mult);
+  return !k->float_mode &&
+         (_mm512_cmpgt_epi32_mask(right, _mm512_set1_epi32(QIE_RQ512_ZP_FOLD_MAX_R)) |
+          _mm512_mask_cmplt_epi32_mask(live, right, _mm512_set1_epi32(1))) == 0;
+}
+
+/* Whether every block of channels [0, np) folds. */
+static inline QIE_AVX512 int qie_rq512_all_fold(const qie_rq_arrays* a, int32_t np, const qie_rq512* k) {
+  if (k->float_mode) return 0;
+  for (int32_t c0 = 0; c0 < np; c0 += 16)
+    if (!qie_rq512_block_folds(_mm512_loadu_si512(a->mult + c0), _mm512_loadu_si512(a->right + c0), k))
+      return 0;
+  return 1;
+}
+
 static inline QIE_AVX512 qie_rq512_ch qie_rq512_channels(const qie_rq_arrays* a, int32_t c0,
                                                         const qie_rq512* k) {
   qie_rq512_ch ch;
@@ -95,12 +113,7 @@ static inline QIE_AVX512 qie_rq512_ch qie_rq512_channels(const qie_rq_arrays* a,
   ch.left = k->float_mode ? _mm512_setzero_si512() : _mm512_loadu_si512(a->left + c0);
   __m512i right = k->float_mode ? _mm512_setzero_si512() : _mm512_loadu_si512(a->right + c0);
   ch.any_left = _mm512_test_epi32_mask(ch.left, ch.left) != 0;
-  /* lanes with a zero multiplier (padding channels) give v = 0 for any r >= 0 */
-  const __mmask16 live = _mm512_test_epi32_mask(ch.mult, ch.mult);
-  ch.zp_folded =
-      !k->float_mode &&
-      (_mm512_cmpgt_epi32_mask(right, _mm512_set1_epi32(QIE_RQ512_ZP_FOLD_MAX_R)) |
-       _mm512_mask_cmplt_epi32_mask(live, right, _mm512_set1_epi32(1))) == 0;
+  ch.zp_folded = qie_rq512_block_folds(ch.mult, right, k);
   /* folded, the dead lanes take r = 1 as well, so every lane shifts by 32 or more */
   if (ch.zp_folded) right = _mm512_max_epi32(right, _mm512_set1_epi32(1));
   ch.rm1 = _mm512_sub_epi32(right, _mm512_set1_epi32(1));
@@ -156,12 +169,10 @@ static inline QIE_AVX512 __m128i qie_rq512_apply_ch(__m512i acc, const qie_rq512
   return qie_rq512_finish_ch(_mm512_add_epi32(acc, ch->bias), ch, k);
 }
 
-/* qie_rq512_finish_ch for a block with the zero point folded in (fixed mode),
- * the clamps chosen at compile time: the form the hot loops inline. Every live
- * lane has r >= 1, so its correction is 2^31; a lane with multiplier 0 has P = 0
- * and never takes it. */
-static inline __attribute__((always_inline)) QIE_AVX512 __m128i qie_rq512_folded(
-    __m512i acc, const qie_rq512_ch* ch, const qie_rq512* k, int CMIN, int CMAX) {
+/* The folded epilogue up to the int32 result with the zero point added, before
+ * the clamps and the narrowing (qie_rq512_folded). */
+static inline __attribute__((always_inline)) QIE_AVX512 __m512i qie_rq512_folded32(
+    __m512i acc, const qie_rq512_ch* ch) {
   const __m512i x = ch->any_left ? _mm512_sllv_epi32(acc, ch->left) : acc;
   const __m512i thr = _mm512_set1_epi64(-((int64_t)1 << 30));
   const __m512i corr = _mm512_set1_epi64((int64_t)1 << 31);
@@ -172,8 +183,25 @@ static inline __attribute__((always_inline)) QIE_AVX512 __m128i qie_rq512_folded
   to = _mm512_mask_sub_epi64(to, _mm512_cmplt_epi64_mask(po, thr), to, corr);
   /* the shift 31 + r >= 32 as the high half of each 64-bit sum, then r - 1 on
    * all 16 lanes at once: floor(floor(t / 2^32) / 2^(r-1)) = floor(t / 2^(31+r)) */
-  __m512i v = _mm512_mask_shuffle_epi32(to, 0x5555, te, _MM_PERM_CDAB);
-  v = _mm512_srav_epi32(v, ch->rm1);
+  return _mm512_srav_epi32(_mm512_mask_shuffle_epi32(to, 0x5555, te, _MM_PERM_CDAB), ch->rm1);
+}
+
+/* Four int32 vectors a, b, c, d to 64 int8 in that order, saturating (as
+ * vpmovsdb would, but cheaper: two narrowing packs and one permute for four). */
+static inline QIE_AVX512 __m512i qie_narrow4_512(__m512i a, __m512i b, __m512i c, __m512i d) {
+  const __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
+  /* each 128-bit lane L holds dwords a[L], b[L], c[L], d[L] (four bytes each) */
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_epi32(order, bytes);
+}
+
+/* qie_rq512_finish_ch for a block with the zero point folded in (fixed mode),
+ * the clamps chosen at compile time: the form the hot loops inline. Every live
+ * lane has r >= 1, so its correction is 2^31; a lane with multiplier 0 has P = 0
+ * and never takes it. */
+static inline __attribute__((always_inline)) QIE_AVX512 __m128i qie_rq512_folded(
+    __m512i acc, const qie_rq512_ch* ch, const qie_rq512* k, int CMIN, int CMAX) {
+  __m512i v = qie_rq512_folded32(acc, ch);
   if (CMIN) v = _mm512_max_epi32(v, k->amin);
   if (CMAX) v = _mm512_min_epi32(v, k->amax);
   return _mm512_cvtsepi32_epi8(v);
