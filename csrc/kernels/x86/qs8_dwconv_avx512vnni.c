@@ -28,6 +28,7 @@ typedef struct {
   const qie_rq_arrays* rqa;
   const qie_rq512* rqk;
   int taps;
+  int32_t act_min, act_max;
   ptrdiff_t off[QIE_DW_MAX_TAPS]; /* tap offsets from the window's top-left, in bytes */
 } dw_ctx;
 
@@ -117,10 +118,23 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
         a2 = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_dpwssd_epi32(a2, x2, w0), x3, w1), x4, w2);
         a3 = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_dpwssd_epi32(a3, x3, w0), x4, w1), x5, w2);
       }
-      STORE(ox, a0);
-      STORE(ox + 1, a1);
-      STORE(ox + 2, a2);
-      STORE(ox + 3, a3);
+      if (ch.zp_folded) {
+        /* four pixels narrowed together, clamped in int8 */
+        __m512i q = qie_narrow4_512(qie_rq512_folded32(a0, &ch), qie_rq512_folded32(a1, &ch),
+                                    qie_rq512_folded32(a2, &ch), qie_rq512_folded32(a3, &ch));
+        if (d->rqk->clamp_min) q = _mm512_max_epi8(q, _mm512_set1_epi8((char)d->act_min));
+        if (d->rqk->clamp_max) q = _mm512_min_epi8(q, _mm512_set1_epi8((char)d->act_max));
+        int8_t* o = out + (size_t)ox * g->out_c + c0;
+        _mm_storeu_si128((__m128i*)o, _mm512_castsi512_si128(q));
+        _mm_storeu_si128((__m128i*)(o + g->out_c), _mm512_extracti32x4_epi32(q, 1));
+        _mm_storeu_si128((__m128i*)(o + 2 * g->out_c), _mm512_extracti32x4_epi32(q, 2));
+        _mm_storeu_si128((__m128i*)(o + 3 * g->out_c), _mm512_extracti32x4_epi32(q, 3));
+      } else {
+        STORE(ox, a0);
+        STORE(ox + 1, a1);
+        STORE(ox + 2, a2);
+        STORE(ox + 3, a3);
+      }
     }
   }
   for (; ox + 1 < hi; ox += 2, base += 2 * pixel_step) {
@@ -226,6 +240,8 @@ static QIE_AVX512 void dw_run(const qie_qs8_conv_params* p, const qie_kernel_arg
   d.rqa = &rqa;
   d.rqk = &rqk;
   d.taps = l.taps;
+  d.act_min = p->rq.act_min;
+  d.act_max = p->rq.act_max;
   for (int32_t ky = 0, t = 0; ky < g->k_h; ++ky)
     for (int32_t kx = 0; kx < g->k_w; ++kx, ++t)
       d.off[t] = ((ptrdiff_t)ky * g->dilation_h * g->in_w + (ptrdiff_t)kx * g->dilation_w) * g->in_c;
