@@ -198,6 +198,12 @@ static QIE_AVX512 void pack_rows_im2col(const qie_gemm_shape* s, const int8_t* i
   const qie_conv_geom* g = s->g;
   const __m512i pad = _mm512_set1_epi8((char)(uint8_t)(s->rq->input_zp + 128));
   const int32_t run = g->k_w * g->in_c, per_image = g->out_h * g->out_w;
+  /* short filter rows (a first conv's few channels) go as plain 16-byte copies
+   * when 16 bytes can be read there: each store's tail is overwritten by the next
+   * filter row, the next A row or the column zeroing, or lands in the scratch's
+   * slack (IM2COL_SLACK) */
+  const int8_t* input_end = input + (size_t)g->batches * g->in_h * g->in_w * g->in_c;
+  const bool short_runs = run <= 16;
   /* the first row's pixel by division, the next ones by stepping */
   int32_t b = m0 / per_image, oy = (m0 % per_image) / g->out_w, ox = m0 % g->out_w;
   for (int32_t r = 0; r < rows; ++r) {
@@ -216,7 +222,13 @@ static QIE_AVX512 void pack_rows_im2col(const qie_gemm_shape* s, const int8_t* i
       }
       const int8_t* row = input + ((size_t)b * g->in_h + iy) * g->in_w * g->in_c;
       if (dense_x) {
-        copy_flip(d, row + (size_t)x0 * g->in_c, run);
+        const int8_t* src = row + (size_t)x0 * g->in_c;
+        if (short_runs && input_end - src >= 16) {
+          const __m128i v = _mm_loadu_si128((const __m128i*)src);
+          _mm_storeu_si128((__m128i*)d, _mm_xor_si128(v, _mm_set1_epi8((char)0x80)));
+        } else {
+          copy_flip(d, src, run);
+        }
         continue;
       }
       for (int32_t kx = 0; kx < g->k_w; ++kx) {
@@ -267,8 +279,11 @@ static QIE_AVX512 void run_tiles(const plan* p, const qie_kernel_args* args, int
 }
 
 static int32_t items_of(const plan* p) { return (p->s.M + MR - 1) / MR * p->n_tiles; }
+#define IM2COL_SLACK 16
 static size_t scratch_of(const plan* p) {
-  return reads_in_place(p) ? 0 : (size_t)(p->s.M < MR ? p->s.M : MR) * p->kp;
+  if (reads_in_place(p)) return 0;
+  return (size_t)(p->s.M < MR ? p->s.M : MR) * p->kp +
+         (p->s.rows == QIE_GEMM_ROWS_IM2COL ? IM2COL_SLACK : 0);
 }
 
 /* ---- descriptors: conv 1x1, conv im2col, fully connected ---- */
