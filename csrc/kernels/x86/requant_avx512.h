@@ -31,6 +31,7 @@ static inline QIE_AVX512 __m512i qie_mbqm512(__m512i acc, __m512i m, __m512i lef
 typedef struct {
   __m512i zp, lo, hi; /* lo/hi: the activation bounds minus the zero point */
   __m512i amin, amax; /* the activation bounds themselves */
+  __m512i zp2p1;      /* 1 + 2 zp in each 64-bit lane */
   __m512 flo, fhi;
   int float_mode;
   /* a bound at the int8 limit needs no clamp: the saturating narrowing does it */
@@ -46,6 +47,7 @@ static inline QIE_AVX512 qie_rq512 qie_rq512_make(const qie_qs8_requant* rq) {
   k.fhi = _mm512_set1_ps((float)(rq->act_max - rq->output_zp));
   k.amin = _mm512_set1_epi32(rq->act_min);
   k.amax = _mm512_set1_epi32(rq->act_max);
+  k.zp2p1 = _mm512_set1_epi64(1 + 2 * (int64_t)rq->output_zp);
   k.float_mode = rq->mode == QIE_RQ_FLOAT;
   k.clamp_min = rq->act_min > -128;
   k.clamp_max = rq->act_max < 127;
@@ -114,17 +116,24 @@ static inline QIE_AVX512 qie_rq512_ch qie_rq512_channels(const qie_rq_arrays* a,
   __m512i right = k->float_mode ? _mm512_setzero_si512() : _mm512_loadu_si512(a->right + c0);
   ch.any_left = _mm512_test_epi32_mask(ch.left, ch.left) != 0;
   ch.zp_folded = qie_rq512_block_folds(ch.mult, right, k);
-  /* folded, the dead lanes take r = 1 as well, so every lane shifts by 32 or more */
-  if (ch.zp_folded) right = _mm512_max_epi32(right, _mm512_set1_epi32(1));
-  ch.rm1 = _mm512_sub_epi32(right, _mm512_set1_epi32(1));
+  if (ch.zp_folded) {
+    /* the dead lanes take r = 1 as well, so every lane shifts by 32 or more;
+     * add = 2^30 + 2^(30+r) + zp 2^(31+r) = 2^30 + (1 + 2 zp) 2^(30+r) */
+    right = _mm512_max_epi32(right, _mm512_set1_epi32(1));
+    ch.rm1 = _mm512_sub_epi32(right, _mm512_set1_epi32(1));
+    const __m512i thirty = _mm512_set1_epi64(30), half = _mm512_set1_epi64((int64_t)1 << 30);
+    const __m512i se = _mm512_add_epi64(_mm512_and_si512(right, _mm512_set1_epi64(0xFFFFFFFF)), thirty);
+    const __m512i so = _mm512_add_epi64(_mm512_srli_epi64(right, 32), thirty);
+    ch.add_e = _mm512_add_epi64(half, _mm512_sllv_epi64(k->zp2p1, se));
+    ch.add_o = _mm512_add_epi64(half, _mm512_sllv_epi64(k->zp2p1, so));
+    /* unused when folded (qie_rq512_folded32 has its own) */
+    ch.corr_e = ch.corr_o = ch.shift_e = ch.shift_o = _mm512_setzero_si512();
+    return ch;
+  }
+  ch.rm1 = _mm512_setzero_si512();
   qie_rq512_lane_consts(_mm512_and_si512(right, _mm512_set1_epi64(0xFFFFFFFF)), &ch.add_e,
                         &ch.corr_e, &ch.shift_e);
   qie_rq512_lane_consts(_mm512_srli_epi64(right, 32), &ch.add_o, &ch.corr_o, &ch.shift_o);
-  if (ch.zp_folded) {
-    const __m512i zp64 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(k->zp));
-    ch.add_e = _mm512_add_epi64(ch.add_e, _mm512_sllv_epi64(zp64, ch.shift_e));
-    ch.add_o = _mm512_add_epi64(ch.add_o, _mm512_sllv_epi64(zp64, ch.shift_o));
-  }
   return ch;
 }
 
@@ -135,38 +144,6 @@ static inline QIE_AVX512 __m512i qie_rq512_round64(__m512i p, __m512i add, __m51
   __m512i t = _mm512_add_epi64(p, add);
   t = _mm512_mask_sub_epi64(t, neg, t, corr);
   return _mm512_srav_epi64(t, shift);
-}
-
-/* Channels c0..c0+15 of acc (bias already added) to int8, with the block's
- * constants already in registers. */
-static inline QIE_AVX512 __m128i qie_rq512_finish_ch(__m512i acc, const qie_rq512_ch* ch,
-                                                     const qie_rq512* k) {
-  __m512i v;
-  if (k->float_mode) {
-    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_castsi512_ps(ch->mult));
-    f = _mm512_min_ps(_mm512_max_ps(f, k->flo), k->fhi);
-    v = _mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  } else {
-    const __m512i x = ch->any_left ? _mm512_sllv_epi32(acc, ch->left) : acc;
-    const __m512i re = qie_rq512_round64(_mm512_mul_epi32(x, ch->mult), ch->add_e, ch->corr_e, ch->shift_e);
-    const __m512i ro = qie_rq512_round64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), ch->mult_odd),
-                                         ch->add_o, ch->corr_o, ch->shift_o);
-    /* odd results from the low half of their 64-bit lane into the high half */
-    v = _mm512_mask_shuffle_epi32(re, 0xAAAA, ro, _MM_PERM_CDAB);
-    if (ch->zp_folded) {
-      if (k->clamp_min) v = _mm512_max_epi32(v, k->amin);
-      if (k->clamp_max) v = _mm512_min_epi32(v, k->amax);
-      return _mm512_cvtsepi32_epi8(v);
-    }
-    v = _mm512_min_epi32(_mm512_max_epi32(v, k->lo), k->hi);
-  }
-  return _mm512_cvtsepi32_epi8(_mm512_add_epi32(v, k->zp));
-}
-
-/* The same for acc without the bias. */
-static inline QIE_AVX512 __m128i qie_rq512_apply_ch(__m512i acc, const qie_rq512_ch* ch,
-                                                    const qie_rq512* k) {
-  return qie_rq512_finish_ch(_mm512_add_epi32(acc, ch->bias), ch, k);
 }
 
 /* The folded epilogue up to the int32 result with the zero point added, before
@@ -184,6 +161,39 @@ static inline __attribute__((always_inline)) QIE_AVX512 __m512i qie_rq512_folded
   /* the shift 31 + r >= 32 as the high half of each 64-bit sum, then r - 1 on
    * all 16 lanes at once: floor(floor(t / 2^32) / 2^(r-1)) = floor(t / 2^(31+r)) */
   return _mm512_srav_epi32(_mm512_mask_shuffle_epi32(to, 0x5555, te, _MM_PERM_CDAB), ch->rm1);
+}
+
+/* Channels c0..c0+15 of acc (bias already added) to int8, with the block's
+ * constants already in registers. */
+static inline QIE_AVX512 __m128i qie_rq512_finish_ch(__m512i acc, const qie_rq512_ch* ch,
+                                                     const qie_rq512* k) {
+  __m512i v;
+  if (k->float_mode) {
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_castsi512_ps(ch->mult));
+    f = _mm512_min_ps(_mm512_max_ps(f, k->flo), k->fhi);
+    v = _mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  } else {
+    if (ch->zp_folded) {
+      v = qie_rq512_folded32(acc, ch);
+      if (k->clamp_min) v = _mm512_max_epi32(v, k->amin);
+      if (k->clamp_max) v = _mm512_min_epi32(v, k->amax);
+      return _mm512_cvtsepi32_epi8(v);
+    }
+    const __m512i x = ch->any_left ? _mm512_sllv_epi32(acc, ch->left) : acc;
+    const __m512i re = qie_rq512_round64(_mm512_mul_epi32(x, ch->mult), ch->add_e, ch->corr_e, ch->shift_e);
+    const __m512i ro = qie_rq512_round64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), ch->mult_odd),
+                                         ch->add_o, ch->corr_o, ch->shift_o);
+    /* odd results from the low half of their 64-bit lane into the high half */
+    v = _mm512_mask_shuffle_epi32(re, 0xAAAA, ro, _MM_PERM_CDAB);
+    v = _mm512_min_epi32(_mm512_max_epi32(v, k->lo), k->hi);
+  }
+  return _mm512_cvtsepi32_epi8(_mm512_add_epi32(v, k->zp));
+}
+
+/* The same for acc without the bias. */
+static inline QIE_AVX512 __m128i qie_rq512_apply_ch(__m512i acc, const qie_rq512_ch* ch,
+                                                    const qie_rq512* k) {
+  return qie_rq512_finish_ch(_mm512_add_epi32(acc, ch->bias), ch, k);
 }
 
 /* Four int32 vectors a, b, c, d to 64 int8 in that order, saturating (as
