@@ -43,6 +43,8 @@ const median = (xs: number[]) => {
 };
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
 async function timeRuns(n: number, once: () => Promise<unknown>, into: number[]): Promise<void> {
   for (let i = 0; i < n; ++i) {
     const t0 = now();
@@ -84,7 +86,11 @@ async function benchOne(spec: (typeof MODELS)[number], threads: number): Promise
   await timeRuns(warm, () => session.run(feeds), []);
   const perRound = Math.ceil(spec.runs / ROUNDS);
   for (let r = 0; r < ROUNDS; ++r) {
+    // ORT's idle workers spin for a while after a run; a pause lets them sleep
+    // before qie's timed runs, so neither engine is timed against the other's threads
+    await settle();
     await timeRuns(perRound, () => model.run([qieInput]), qieTimes);
+    await settle();
     await timeRuns(perRound, () => session.run(feeds), ortTimes);
   }
   const qieMedianMs = median(qieTimes);

@@ -28,6 +28,7 @@ typedef struct {
   const qie_rq_arrays* rqa;
   const qie_rq512* rqk;
   int taps;
+  int32_t act_min, act_max;
   ptrdiff_t off[QIE_DW_MAX_TAPS]; /* tap offsets from the window's top-left, in bytes */
 } dw_ctx;
 
@@ -89,7 +90,7 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
 #define X(p) (FANOUT ? _mm512_set1_epi32(*(p)) : FULL ? tap16_full(p) : tap16(p, m))
 #define STORE(ox, acc)                                                      \
   do {                                                                      \
-    const __m128i q_ = qie_rq512_apply_ch(acc, &ch, d->rqk);                \
+    const __m128i q_ = qie_rq512_finish_ch(acc, &ch, d->rqk);               \
     if (FULL) _mm_storeu_si128((__m128i*)(out + (size_t)(ox) * g->out_c + c0), q_); \
     else _mm_mask_storeu_epi8(out + (size_t)(ox) * g->out_c + c0, m, q_);   \
   } while (0)
@@ -97,14 +98,14 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
 #define BORDER(ox, index)                                                            \
   (TAPS == 9 && table ? border_from_table(d, table[index], ci, c0, m, FANOUT)           \
                       : border_pixel(d, image, y0, (ox) * g->stride_w - g->pad_left, c0, m, taps, FANOUT))
-  for (; ox < lo; ++ox) STORE(ox, BORDER(ox, ox));
+  for (; ox < lo; ++ox) STORE(ox, _mm512_add_epi32(BORDER(ox, ox), ch.bias));
   const int8_t* base = image + ((ptrdiff_t)y0 * g->in_w + (ptrdiff_t)lo * g->stride_w - g->pad_left) * g->in_c + ci;
   if (TAPS == 9 && FULL && !FANOUT && g->stride_w == 1 && g->dilation_w == 1) {
     /* 3x3, stride 1: four adjacent pixels share six input columns per filter row,
      * so each input vector is loaded and extended once for up to three taps */
     const ptrdiff_t row_step = (ptrdiff_t)g->dilation_h * g->in_w * g->in_c;
     for (; ox + 3 < hi; ox += 4, base += 4 * pixel_step) {
-      __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+      __m512i a0 = ch.bias, a1 = a0, a2 = a0, a3 = a0;
 #pragma GCC unroll 3
       for (int ky = 0; ky < 3; ++ky) {
         const int8_t* r = base + ky * row_step;
@@ -117,14 +118,27 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
         a2 = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_dpwssd_epi32(a2, x2, w0), x3, w1), x4, w2);
         a3 = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_dpwssd_epi32(a3, x3, w0), x4, w1), x5, w2);
       }
-      STORE(ox, a0);
-      STORE(ox + 1, a1);
-      STORE(ox + 2, a2);
-      STORE(ox + 3, a3);
+      if (ch.zp_folded) {
+        /* four pixels narrowed together, clamped in int8 */
+        __m512i q = qie_narrow4_512(qie_rq512_folded32(a0, &ch), qie_rq512_folded32(a1, &ch),
+                                    qie_rq512_folded32(a2, &ch), qie_rq512_folded32(a3, &ch));
+        if (d->rqk->clamp_min) q = _mm512_max_epi8(q, _mm512_set1_epi8((char)d->act_min));
+        if (d->rqk->clamp_max) q = _mm512_min_epi8(q, _mm512_set1_epi8((char)d->act_max));
+        int8_t* o = out + (size_t)ox * g->out_c + c0;
+        _mm_storeu_si128((__m128i*)o, _mm512_castsi512_si128(q));
+        _mm_storeu_si128((__m128i*)(o + g->out_c), _mm512_extracti32x4_epi32(q, 1));
+        _mm_storeu_si128((__m128i*)(o + 2 * g->out_c), _mm512_extracti32x4_epi32(q, 2));
+        _mm_storeu_si128((__m128i*)(o + 3 * g->out_c), _mm512_extracti32x4_epi32(q, 3));
+      } else {
+        STORE(ox, a0);
+        STORE(ox + 1, a1);
+        STORE(ox + 2, a2);
+        STORE(ox + 3, a3);
+      }
     }
   }
   for (; ox + 1 < hi; ox += 2, base += 2 * pixel_step) {
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+    __m512i a0 = ch.bias, a1 = a0;
 #pragma GCC unroll 9
     for (int t = 0; t < taps; ++t) {
       const __m512i w = W(t);
@@ -137,11 +151,11 @@ static inline __attribute__((always_inline)) QIE_AVX512 void dw_block(
   for (; ox < g->out_w; ++ox) {
     __m512i acc;
     if (ox < hi) {
-      acc = _mm512_setzero_si512();
+      acc = ch.bias;
 #pragma GCC unroll 9
       for (int t = 0; t < taps; ++t) acc = _mm512_dpwssd_epi32(acc, X(base + d->off[t]), W(t));
     } else {
-      acc = BORDER(ox, lo + (ox - hi));
+      acc = _mm512_add_epi32(BORDER(ox, lo + (ox - hi)), ch.bias);
     }
     STORE(ox, acc);
   }
@@ -226,6 +240,8 @@ static QIE_AVX512 void dw_run(const qie_qs8_conv_params* p, const qie_kernel_arg
   d.rqa = &rqa;
   d.rqk = &rqk;
   d.taps = l.taps;
+  d.act_min = p->rq.act_min;
+  d.act_max = p->rq.act_max;
   for (int32_t ky = 0, t = 0; ky < g->k_h; ++ky)
     for (int32_t kx = 0; kx < g->k_w; ++kx, ++t)
       d.off[t] = ((ptrdiff_t)ky * g->dilation_h * g->in_w + (ptrdiff_t)kx * g->dilation_w) * g->in_c;

@@ -12,10 +12,11 @@
 typedef struct {
   qie_gemm_shape s;
   int32_t kp, np, n_tiles; /* n_tiles: tiles across N */
+  int all_fold;            /* every channel block's zero point folds (run time only) */
 } plan;
 
 static plan make_plan(qie_gemm_shape s) {
-  plan p = {s, qie_round_up(s.K, 4), qie_round_up(s.N, 16), 0};
+  plan p = {s, qie_round_up(s.K, 4), qie_round_up(s.N, 16), 0, 0};
   p.n_tiles = (p.np + NR - 1) / NR;
   return p;
 }
@@ -40,7 +41,8 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
 
 /* One tile of MR rows x NBK * 16 channels, accumulators in named registers
  * (an array of vectors would live on the stack). */
-#define ACC_ROW(r) __m512i c##r##0 = z, c##r##1 = z, c##r##2 = z, c##r##3 = z;
+/* Accumulators start at the bias: one add fewer in the epilogue. */
+#define ACC_ROW(r) __m512i c##r##0 = bz0, c##r##1 = bz1, c##r##2 = bz2, c##r##3 = bz3;
 #define MAC_ROW(r)                                                                \
   {                                                                               \
     int32_t a4;                                                                   \
@@ -56,17 +58,52 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
 /* A full block is a plain store: the masked narrowing store is slow on some cores. */
 #define STORE1(r, j)                                                              \
   if ((r) < rows) {                                                               \
-    const __m128i q_ = qie_rq512_apply_ch(c##r##j, &ch, rqk);                     \
+    const __m128i q_ = qie_rq512_finish_ch(c##r##j, &ch, rqk);                    \
     int8_t* o_ = out + (size_t)(m0 + (r)) * N + n0 + 16 * j;                      \
     if (full) _mm_storeu_si128((__m128i*)o_, q_);                                 \
     else _mm_mask_storeu_epi8(o_, tail, q_);                                      \
   }
+/* The common case, all six rows and 16 channels with the zero point folded, has
+ * no branch per store: the clamps are picked once per column. */
+#define FOLDED1(r, j, CMIN, CMAX)                                                  \
+  _mm_storeu_si128((__m128i*)(out + (size_t)(m0 + (r)) * N + n0 + 16 * j),          \
+                   qie_rq512_folded(c##r##j, &ch, rqk, CMIN, CMAX));
+#define FOLDED_COL(j, CMIN, CMAX)                                                  \
+  FOLDED1(0, j, CMIN, CMAX) FOLDED1(1, j, CMIN, CMAX) FOLDED1(2, j, CMIN, CMAX)     \
+  FOLDED1(3, j, CMIN, CMAX) FOLDED1(4, j, CMIN, CMAX) FOLDED1(5, j, CMIN, CMAX)
 #define STORE_COL(j)                                                              \
   if (NBK > j && n0 + 16 * j < N) {                                               \
     const qie_rq512_ch ch = qie_rq512_channels(rqa, n0 + 16 * j, rqk);            \
     const __mmask16 tail = qie_tail_mask16(N - n0 - 16 * j);                      \
     const bool full = N - n0 - 16 * j >= 16;                                      \
-    STORE1(0, j) STORE1(1, j) STORE1(2, j) STORE1(3, j) STORE1(4, j) STORE1(5, j) \
+    if (full && rows == MR && ch.zp_folded) {                                     \
+      switch (rqk->clamp_min * 2 + rqk->clamp_max) {                              \
+        case 0: FOLDED_COL(j, 0, 0) break;                                        \
+        case 1: FOLDED_COL(j, 0, 1) break;                                        \
+        case 2: FOLDED_COL(j, 1, 0) break;                                        \
+        default: FOLDED_COL(j, 1, 1) break;                                       \
+      }                                                                           \
+    } else {                                                                      \
+      STORE1(0, j) STORE1(1, j) STORE1(2, j) STORE1(3, j) STORE1(4, j) STORE1(5, j) \
+    }                                                                             \
+  }
+
+/* A full 6 x 64 tile whose blocks all fold: each column to int32 with its
+ * constants in registers, then each row narrowed as 64 bytes at once, clamped
+ * in int8 (saturation then clamp = clamp then saturation: the bounds are int8). */
+#define WIDE_COL(j)                                                               \
+  {                                                                               \
+    const qie_rq512_ch ch = qie_rq512_channels(rqa, n0 + 16 * j, rqk);            \
+    c0##j = qie_rq512_folded32(c0##j, &ch), c1##j = qie_rq512_folded32(c1##j, &ch); \
+    c2##j = qie_rq512_folded32(c2##j, &ch), c3##j = qie_rq512_folded32(c3##j, &ch); \
+    c4##j = qie_rq512_folded32(c4##j, &ch), c5##j = qie_rq512_folded32(c5##j, &ch); \
+  }
+#define WIDE_ROW(r)                                                               \
+  {                                                                               \
+    __m512i q_ = qie_narrow4_512(c##r##0, c##r##1, c##r##2, c##r##3);             \
+    if (rqk->clamp_min) q_ = _mm512_max_epi8(q_, _mm512_set1_epi8((char)rqk_min)); \
+    if (rqk->clamp_max) q_ = _mm512_min_epi8(q_, _mm512_set1_epi8((char)rqk_max)); \
+    _mm512_storeu_si512(out + (size_t)(m0 + (r)) * N + n0, q_);                   \
   }
 
 /* A rows: row r at a + min(r, valid - 1) * stride (rows past M repeat the last
@@ -81,6 +118,11 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     const __m512i flip = _mm512_set1_epi8((char)0x80);                                        \
     ROW_PTR(0) ROW_PTR(1) ROW_PTR(2) ROW_PTR(3) ROW_PTR(4) ROW_PTR(5)                         \
     const __m512i z = _mm512_setzero_si512();                                                 \
+    const int32_t* bias_ = rqa->bias + n0;                                                    \
+    const __m512i bz0 = _mm512_loadu_si512(bias_);                                           \
+    const __m512i bz1 = NBK > 1 ? _mm512_loadu_si512(bias_ + 16) : z;                         \
+    const __m512i bz2 = NBK > 2 ? _mm512_loadu_si512(bias_ + 32) : z;                         \
+    const __m512i bz3 = NBK > 3 ? _mm512_loadu_si512(bias_ + 48) : z;                         \
     ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3) ACC_ROW(4) ACC_ROW(5)                         \
     const int32_t kp = p->kp, N = p->s.N;                                                     \
     const size_t bblock = (size_t)kp * 16;                                                    \
@@ -93,6 +135,12 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
       MAC_ROW(0) MAC_ROW(1) MAC_ROW(2) MAC_ROW(3) MAC_ROW(4) MAC_ROW(5)                       \
     }                                                                                         \
     const int32_t rows = p->s.M - m0 < MR ? p->s.M - m0 : MR;                                 \
+    if (NBK == 4 && p->all_fold && rows == MR && N - n0 >= 64) {                              \
+      const int32_t rqk_min = p->s.rq->act_min, rqk_max = p->s.rq->act_max;                  \
+      WIDE_COL(0) WIDE_COL(1) WIDE_COL(2) WIDE_COL(3)                                         \
+      WIDE_ROW(0) WIDE_ROW(1) WIDE_ROW(2) WIDE_ROW(3) WIDE_ROW(4) WIDE_ROW(5)                 \
+      return;                                                                                 \
+    }                                                                                         \
     STORE_COL(0) STORE_COL(1) STORE_COL(2) STORE_COL(3)                                       \
   }
 
@@ -150,6 +198,12 @@ static QIE_AVX512 void pack_rows_im2col(const qie_gemm_shape* s, const int8_t* i
   const qie_conv_geom* g = s->g;
   const __m512i pad = _mm512_set1_epi8((char)(uint8_t)(s->rq->input_zp + 128));
   const int32_t run = g->k_w * g->in_c, per_image = g->out_h * g->out_w;
+  /* short filter rows (a first conv's few channels) go as plain 16-byte copies
+   * when 16 bytes can be read there: each store's tail is overwritten by the next
+   * filter row, the next A row or the column zeroing, or lands in the scratch's
+   * slack (IM2COL_SLACK) */
+  const int8_t* input_end = input + (size_t)g->batches * g->in_h * g->in_w * g->in_c;
+  const bool short_runs = run <= 16;
   /* the first row's pixel by division, the next ones by stepping */
   int32_t b = m0 / per_image, oy = (m0 % per_image) / g->out_w, ox = m0 % g->out_w;
   for (int32_t r = 0; r < rows; ++r) {
@@ -168,7 +222,13 @@ static QIE_AVX512 void pack_rows_im2col(const qie_gemm_shape* s, const int8_t* i
       }
       const int8_t* row = input + ((size_t)b * g->in_h + iy) * g->in_w * g->in_c;
       if (dense_x) {
-        copy_flip(d, row + (size_t)x0 * g->in_c, run);
+        const int8_t* src = row + (size_t)x0 * g->in_c;
+        if (short_runs && input_end - src >= 16) {
+          const __m128i v = _mm_loadu_si128((const __m128i*)src);
+          _mm_storeu_si128((__m128i*)d, _mm_xor_si128(v, _mm_set1_epi8((char)0x80)));
+        } else {
+          copy_flip(d, src, run);
+        }
         continue;
       }
       for (int32_t kx = 0; kx < g->k_w; ++kx) {
@@ -194,6 +254,9 @@ static QIE_AVX512 void run_tiles(const plan* p, const qie_kernel_args* args, int
   const qie_rq_arrays rqa = qie_rq_arrays_at((void*)args->packed, p->np);
   const int8_t* b = (const int8_t*)args->packed + qie_rq_arrays_bytes(p->np);
   const qie_rq512 rqk = qie_rq512_make(p->s.rq);
+  plan folded_plan = *p;
+  folded_plan.all_fold = qie_rq512_all_fold(&rqa, p->np, &rqk);
+  p = &folded_plan;
   const bool in_place = reads_in_place(p);
   int32_t packed_mt = -1;
   for (int32_t item = begin; item < end; ++item) {
@@ -216,8 +279,11 @@ static QIE_AVX512 void run_tiles(const plan* p, const qie_kernel_args* args, int
 }
 
 static int32_t items_of(const plan* p) { return (p->s.M + MR - 1) / MR * p->n_tiles; }
+#define IM2COL_SLACK 16
 static size_t scratch_of(const plan* p) {
-  return reads_in_place(p) ? 0 : (size_t)(p->s.M < MR ? p->s.M : MR) * p->kp;
+  if (reads_in_place(p)) return 0;
+  return (size_t)(p->s.M < MR ? p->s.M : MR) * p->kp +
+         (p->s.rows == QIE_GEMM_ROWS_IM2COL ? IM2COL_SLACK : 0);
 }
 
 /* ---- descriptors: conv 1x1, conv im2col, fully connected ---- */
