@@ -35,6 +35,8 @@ export interface CompileOptions {
    * most 64 graph outputs; src/quant/runner.ts exposes bigger graphs in slices.
    */
   exposeTensors?: boolean;
+  /** Internal, for tests: false keeps PAD ops unfolded (see passes/fold-pad.ts). */
+  foldPad?: boolean;
 }
 
 export function compileModel(bytes: Uint8Array, opts: CompileOptions = {}): Compiled {
@@ -42,7 +44,7 @@ export function compileModel(bytes: Uint8Array, opts: CompileOptions = {}): Comp
   let graph: Graph;
   if (format === 'onnx') {
     try {
-      graph = runOnnxPasses(importOnnx(bytes), { floatOps: opts.floatOps ?? [] });
+      graph = runOnnxPasses(importOnnx(bytes), { floatOps: opts.floatOps ?? [], foldPad: opts.foldPad });
     } catch (e) {
       if (e instanceof QieError) throw e;
       // a malformed graph the importer's checks let through must still be a model error
@@ -50,7 +52,7 @@ export function compileModel(bytes: Uint8Array, opts: CompileOptions = {}): Comp
     }
   } else {
     if (opts.floatOps?.length) throw new QieError('bad_option', 'floatOps applies to ONNX models only');
-    graph = runPasses(importTflite(bytes));
+    graph = runPasses(importTflite(bytes), { foldPad: opts.foldPad });
   }
   if (opts.exposeTensors) graph = exposeTensors(graph);
   return { graph, plan: writePlan(graph), format };

@@ -1,5 +1,6 @@
 // Graph passes run between import and plan writing, in order.
 import { Graph } from '../ir';
+import { foldPad } from './fold-pad';
 import { onnxFuseClip } from './onnx-clip';
 import { onnxLayout } from './onnx-layout';
 import { onnxLookup } from './onnx-lookup';
@@ -9,13 +10,19 @@ import { onnxRequant } from './onnx-requant';
 import { onnxUint8 } from './onnx-uint8';
 import { uint8ToInt8 } from './uint8-to-int8';
 
-export { uint8ToInt8 };
+export { foldPad, uint8ToInt8 };
 
-export function runPasses(g: Graph): Graph {
-  return uint8ToInt8(g);
+/** Internal switches, for tests that compare a pass's result with the graph without it. */
+export interface PassSwitches {
+  foldPad?: boolean;
 }
 
-export interface OnnxPassOptions {
+export function runPasses(g: Graph, sw: PassSwitches = {}): Graph {
+  const out = uint8ToInt8(g);
+  return sw.foldPad === false ? out : foldPad(out);
+}
+
+export interface OnnxPassOptions extends PassSwitches {
   floatOps: readonly string[];
 }
 
@@ -25,6 +32,6 @@ export function runOnnxPasses(g: Graph, opts: OnnxPassOptions): Graph {
   let out = onnxLayout(foldConstQuantize(g));
   out = onnxQdq(out, opts.floatOps);
   out = onnxLookup(onnxUint8(out));
-  out = onnxFuseClip(onnxRequant(out));
-  return onnxLayout(out);
+  out = onnxLayout(onnxFuseClip(onnxRequant(out)));
+  return opts.foldPad === false ? out : foldPad(out);
 }
