@@ -163,6 +163,52 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   return QIE_OK;
 }
 
+/* int8 ADD/SUB of same-shape inputs (one contiguous row) is split into slices of
+ * ADDSUB_SLICE elements across the pool: every element is computed alone, so the
+ * bytes do not depend on the split. An element costs about as much as this many
+ * MACs of a conv kernel, which is what qie_parallel_for's threshold is counted in. */
+#define ADDSUB_SLICE 4096
+#define ADDSUB_WORK_PER_ELEMENT 16
+
+typedef struct {
+  const qie_qs8_addsub_kernel* k;
+  const qie_addsub_q_params* p;
+  const int8_t *a, *b;
+  int8_t* out;
+  size_t count;
+} addsub_job;
+
+static void addsub_range(const void* arg, int32_t begin, int32_t end, void* scratch) {
+  (void)scratch;
+  const addsub_job* j = arg;
+  const size_t from = (size_t)begin * ADDSUB_SLICE;
+  size_t to = (size_t)end * ADDSUB_SLICE;
+  if (to > j->count) to = j->count;
+  qie_bcast row = {{1, 1, 1, 1, 1, to - from}, {0, 0, 0, 0, 0, 1}, {0, 0, 0, 0, 0, 1}, to - from};
+  if (j->k) j->k->run(j->p, &row, j->a + from, j->b + from, j->out + from);
+  else qie_addsub_s8_ref(j->p, &row, j->a + from, j->b + from, j->out + from);
+}
+
+/* The plan is one contiguous row through both inputs (no broadcasting). */
+static bool one_row(const qie_bcast* bc) {
+  for (int k = 0; k < QIE_BCAST_RANK - 1; ++k)
+    if (bc->dims[k] != 1) return false;
+  return bc->sa[QIE_BCAST_RANK - 1] == 1 && bc->sb[QIE_BCAST_RANK - 1] == 1 &&
+         bc->dims[QIE_BCAST_RANK - 1] == bc->count;
+}
+
+static void addsub_s8(qie_ctx* ctx, const qie_op* op, const eltwise_data* d, const int8_t* a,
+                      const int8_t* b, int8_t* out) {
+  const qie_qs8_addsub_kernel* k = qie_conv_kernels(ctx)->qs8_addsub;
+  const size_t n = d->bc.count;
+  if (one_row(&d->bc) && n / ADDSUB_SLICE < INT32_MAX) {
+    const addsub_job j = {k, &d->addsub, a, b, out, n};
+    qie_parallel_for(ctx, op, (int32_t)((n + ADDSUB_SLICE - 1) / ADDSUB_SLICE),
+                     (uint64_t)n * ADDSUB_WORK_PER_ELEMENT, addsub_range, &j);
+  } else if (k) k->run(&d->addsub, &d->bc, a, b, out);
+  else qie_addsub_s8_ref(&d->addsub, &d->bc, a, b, out);
+}
+
 static qie_status eval(qie_ctx* ctx, qie_op* op) {
   const eltwise_data* d = op->data;
   const qie_tensor* a = qie_in(ctx, op, 0);
@@ -177,9 +223,7 @@ static qie_status eval(qie_ctx* ctx, qie_op* op) {
   switch (d->dtype) {
     case QIE_DT_INT8:
       if (mul) qie_mul_s8_ref(&d->mul, &d->bc, a->data, b->data, out->data);
-      else if (qie_conv_kernels(ctx)->qs8_addsub)
-        qie_conv_kernels(ctx)->qs8_addsub->run(&d->addsub, &d->bc, a->data, b->data, out->data);
-      else qie_addsub_s8_ref(&d->addsub, &d->bc, a->data, b->data, out->data);
+      else addsub_s8(ctx, op, d, a->data, b->data, out->data);
       break;
     case QIE_DT_INT16:
       if (mul) qie_mul_s16_ref(&d->mul, &d->bc, a->data, b->data, out->data);
