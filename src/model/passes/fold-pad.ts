@@ -1,5 +1,5 @@
-// A PAD of H and W alone, whose only reader is a CONV_2D or DEPTHWISE_CONV_2D,
-// becomes that conv's own padding: one pass over the activation and one tensor
+// A PAD of H and W alone, whose only reader is a CONV_2D or a strided
+// DEPTHWISE_CONV_2D, becomes that conv's own padding: one pass over the activation and one tensor
 // fewer, the same bytes. It is exact because the padded taps would hold the
 // input's zero point (int8) or 0.0 (float32), and a tap holding the zero point
 // contributes (x - zp) = 0, just what the kernels' implicit padding contributes.
@@ -51,6 +51,9 @@ export function foldPad(g: Graph): Graph {
     if (!conv || !CONVS.has(conv.kind) || conv.inputs[0] !== pad.outputs[0]) continue;
     if (conv.inputs.slice(1).includes(pad.outputs[0]) || g.tensors[conv.inputs[1]].shape.length !== 4) continue;
     const a = conv.attrs;
+    // a stride-1 depthwise conv runs faster on a pre-padded input than through its
+    // border path (mobilenet_v2, x86 AVX-512, 1 thread: 1.82 ms kept vs 1.86 ms folded)
+    if (conv.kind === 'DEPTHWISE_CONV_2D' && (a.strideH ?? 1) === 1 && (a.strideW ?? 1) === 1) continue;
     const [kh, kw] = g.tensors[conv.inputs[1]].shape.slice(1, 3);
     const top = (a.padTop ?? 0) + pads[1][0];
     const bottom = (a.padBottom ?? 0) + pads[1][1];
