@@ -288,62 +288,7 @@ static size_t scratch_of(const plan* p) {
 
 /* ---- descriptors: conv 1x1, conv im2col, fully connected ---- */
 
-static bool conv_groups_ok(const qie_qs8_conv_params* p) {
-  return p->g.filter_in_c == p->g.in_c && qie_x86_requant_ok(&p->rq, p->g.out_c);
-}
-
-#define CONV_DESC(name, rows, extra)                                                          \
-  static bool name##_supports(const qie_qs8_conv_params* p) { return conv_groups_ok(p) && (extra); } \
-  static size_t name##_packed(const qie_qs8_conv_params* p) {                                 \
-    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
-    return packed_bytes(&pl);                                                                 \
-  }                                                                                           \
-  static void name##_pack(const qie_qs8_conv_params* p, const void* f, const void* b, void* o) { \
-    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
-    pack(&pl, f, b, o);                                                                       \
-  }                                                                                           \
-  static size_t name##_scratch(const qie_qs8_conv_params* p) {                                \
-    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
-    return scratch_of(&pl);                                                                   \
-  }                                                                                           \
-  static int32_t name##_items(const qie_qs8_conv_params* p) {                                 \
-    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
-    return items_of(&pl);                                                                     \
-  }                                                                                           \
-  static void name##_run(const qie_qs8_conv_params* p, const qie_kernel_args* a, int32_t begin, \
-                         int32_t end, void* scratch) {                                        \
-    const plan pl = make_plan(qie_gemm_from_conv(p, rows));                                   \
-    run_tiles(&pl, a, begin, end, scratch);                                                   \
-  }                                                                                           \
-  const qie_qs8_conv_kernel qie_##name = {#name,           name##_supports, name##_packed,    \
-                                          name##_pack,     name##_scratch,  name##_items,     \
-                                          name##_run}
-
-CONV_DESC(qs8_conv_nhwc_1x1_6x64__avx512vnni, QIE_GEMM_ROWS_DIRECT, qie_conv_is_pointwise(&p->g));
-CONV_DESC(qs8_conv_nhwc_im2col_6x64__avx512vnni, QIE_GEMM_ROWS_IM2COL, true);
-
-static bool fc_supports(const qie_qs8_fc_params* p) { return qie_x86_requant_ok(&p->rq, p->units); }
-static size_t fc_packed(const qie_qs8_fc_params* p) {
-  const plan pl = make_plan(qie_gemm_from_fc(p));
-  return packed_bytes(&pl);
-}
-static void fc_pack(const qie_qs8_fc_params* p, const void* f, const void* b, void* o) {
-  const plan pl = make_plan(qie_gemm_from_fc(p));
-  pack(&pl, f, b, o);
-}
-static size_t fc_scratch(const qie_qs8_fc_params* p) {
-  const plan pl = make_plan(qie_gemm_from_fc(p));
-  return scratch_of(&pl);
-}
-static int32_t fc_items(const qie_qs8_fc_params* p) {
-  const plan pl = make_plan(qie_gemm_from_fc(p));
-  return items_of(&pl);
-}
-static void fc_run(const qie_qs8_fc_params* p, const qie_kernel_args* a, int32_t begin, int32_t end,
-                   void* scratch) {
-  const plan pl = make_plan(qie_gemm_from_fc(p));
-  run_tiles(&pl, a, begin, end, scratch);
-}
-const qie_qs8_fc_kernel qie_qs8_fc_6x64__avx512vnni = {
-    "qs8_fc_6x64__avx512vnni", fc_supports, fc_packed, fc_pack, fc_scratch, fc_items, fc_run};
+#include "qs8_gemm_descriptors.h"
+QIE_X86_GEMM_DESCRIPTORS(qs8_conv_nhwc_1x1_6x64__avx512vnni, qs8_conv_nhwc_im2col_6x64__avx512vnni,
+                         qs8_fc_6x64__avx512vnni);
 #endif
