@@ -13,10 +13,20 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "runtime.h"
 
-#define SPIN_ROUNDS 4000 /* pause instructions before a waiting thread sleeps or yields */
+#define SPIN_ROUNDS 4000 /* pause instructions before the caller yields */
+#ifndef WORKER_SPIN_NS
+/* How long an idle worker spins before it sleeps. Longer than a run's gaps
+ * between ops and between back-to-back runs (Node's hand-off through its own
+ * thread pool takes tens of microseconds): a worker that slept there wakes
+ * through the kernel, and on a virtual machine an idle vCPU is halted by the
+ * host too, which made 2-thread runs after a pause ~1.5x slower. Bounded, so
+ * no inference means no CPU after this long. */
+#define WORKER_SPIN_NS 200000 /* 0.2 ms */
+#endif
 #define PARTS_PER_THREAD 4
 #define MAX_PARTS 255 /* the ticket's 8 bits */
 
@@ -72,6 +82,12 @@ static uint64_t claim_parts(qie_threadpool* p, uint64_t t, int slot) {
   return gen;
 }
 
+static uint64_t monotonic_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void* worker_main(void* arg) {
   qie_threadpool* p = ((worker*)arg)->pool;
   const int slot = ((worker*)arg)->slot;
@@ -80,10 +96,12 @@ static void* worker_main(void* arg) {
   uint64_t seen = 0;
   for (;;) {
     uint64_t t;
-    int spins = 0;
+    unsigned spins = 0;
+    const uint64_t spin_until = monotonic_ns() + WORKER_SPIN_NS;
     while (T_GEN(t = atomic_load_explicit(&p->ticket, memory_order_acquire)) == seen) {
       if (atomic_load_explicit(&p->stop, memory_order_relaxed)) return NULL;
-      if (++spins < SPIN_ROUNDS) {
+      /* the clock is read once per 64 pauses: a pause is 10-150 cycles */
+      if (++spins % 64 != 0 || monotonic_ns() < spin_until) {
         cpu_relax();
         continue;
       }
