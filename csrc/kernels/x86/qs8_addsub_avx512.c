@@ -4,14 +4,7 @@
 #if defined(__x86_64__)
 #include "../dispatch.h"
 #include "requant_avx512.h"
-
-static bool params_ok(const qie_addsub_q_params* p) {
-  const int32_t m[3] = {p->a_multiplier, p->b_multiplier, p->out_multiplier};
-  const int s[3] = {p->a_shift, p->b_shift, p->out_shift};
-  for (int i = 0; i < 3; ++i)
-    if (m[i] < 0 || s[i] < -31 || s[i] > 30) return false;
-  return p->left_shift >= 0 && p->left_shift <= 24;
-}
+#include "qs8_addsub_params.h"
 
 typedef struct {
   __m512i a_off, b_off, lshift, am, al, ar, bm, bl, br, om, ol, or_, zp, lo, hi;
@@ -34,7 +27,7 @@ static inline QIE_AVX512 __m128i lane16(const consts* k, int subtract, __m128i x
 static QIE_AVX512 void addsub_run(const qie_addsub_q_params* p, const qie_bcast* bc, const int8_t* a,
                            const int8_t* b, int8_t* out) {
   const size_t ia = bc->sa[QIE_BCAST_RANK - 1], ib = bc->sb[QIE_BCAST_RANK - 1];
-  if (ia != 1 || ib != 1 || !params_ok(p)) {
+  if (ia != 1 || ib != 1 || !qie_x86_addsub_params_ok(p)) {
     qie_addsub_s8_ref(p, bc, a, b, out);
     return;
   }
