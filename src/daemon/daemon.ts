@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Config } from '../config/schema';
 import { startEmbeddedBroker, EmbeddedBroker } from './broker';
+import type { Extension, ExtensionContext } from './extension';
+import { createExtensions } from './extensions';
 import { createLogger, Logger } from './logger';
 import { SystemdNotifier } from './notify';
 import { errorReply, okReply } from './reply';
@@ -21,6 +23,8 @@ export interface DaemonOptions {
   reloadConfig?: () => Config;
   log?: Logger;
   notifier?: SystemdNotifier;
+  /** Extensions to run instead of those the configuration asks for (tests). */
+  extensions?: Extension[];
 }
 
 /** Keys whose change needs a new MQTT connection. */
@@ -32,7 +36,9 @@ export class Daemon {
   config: Config;
   readonly log: Logger;
   private readonly notifier: SystemdNotifier;
-  private readonly scheduler: Scheduler;
+  readonly scheduler: Scheduler;
+  private readonly extensions: Extension[];
+  private extensionsStarted: Extension[] = [];
   private client: MqttClient | undefined;
   private broker: EmbeddedBroker | undefined;
   private topics: Topics;
@@ -53,6 +59,29 @@ export class Daemon {
     this.notifier = opts.notifier ?? new SystemdNotifier(this.log);
     this.scheduler = new Scheduler(config.concurrency);
     this.topics = topicsFor(config);
+    this.extensions = opts.extensions ?? createExtensions(config);
+  }
+
+  /** What an extension may use of the daemon. */
+  private extensionContext(): ExtensionContext {
+    return {
+      config: () => this.config,
+      log: this.log,
+      scheduler: this.scheduler,
+      topics: () => this.topics,
+      deviceTopic: () => `${this.config.topicPrefix}/${this.config.deviceId}`,
+      connected: () => this.client?.connected ?? false,
+      publishStatus: () => this.publishStatus(),
+      publish: (topic, payload, opts) =>
+        new Promise<boolean>((resolve) => {
+          const client = this.client;
+          if (!client?.connected) return resolve(false);
+          client.publish(topic, payload, opts ?? { qos: 1 }, (err) => {
+            if (err) this.log.warn({ err: err.message, topic }, 'publish failed');
+            resolve(!err);
+          });
+        }),
+    };
   }
 
   /** URL of the broker in use (the embedded one's when no URL is configured). */
@@ -70,6 +99,12 @@ export class Daemon {
     for (const s of slots)
       this.log.info({ model: s.identity.name, version: s.identity.version, instances: s.instances.length, inputs: s.inputs.map((m) => `${m.dtype}[${m.shape}]`), kernels: [...new Set(s.instances[0].model.ops.map((o) => o.kernel))] }, 'model loaded');
     if (!this.config.models.length) this.log.warn('no models configured: every request will be answered unknown_model');
+    const ctx = this.extensionContext();
+    for (const x of this.extensions) {
+      await x.start(ctx);
+      this.extensionsStarted.push(x);
+      this.log.debug({ extension: x.name }, 'extension started');
+    }
     await this.connect();
     this.statusTimer = setInterval(() => this.publishStatus(), this.config.statusIntervalS * 1000);
     this.statusTimer.unref();
@@ -178,12 +213,23 @@ export class Daemon {
   }
 
   private async subscribe(client: MqttClient): Promise<void> {
-    const filters = [this.topics.requests, ...(this.topics.fleetRequests ? [this.topics.fleetRequests] : [])];
+    const filters = [this.topics.requests, ...(this.topics.fleetRequests ? [this.topics.fleetRequests] : []), ...this.extensionFilters()];
     const granted = await client.subscribeAsync(filters, { qos: 1 });
     for (const g of granted) {
       if (g.qos === 128 || (g.qos as number) > 2) throw new Error(`the broker refused the subscription to ${g.topic} (check its ACL)`);
     }
     this.log.info({ topics: filters }, 'subscribed');
+    for (const x of this.extensionsStarted) {
+      try {
+        x.onConnect?.();
+      } catch (e) {
+        this.log.error({ err: (e as Error).stack, extension: x.name }, 'extension onConnect failed');
+      }
+    }
+  }
+
+  private extensionFilters(): string[] {
+    return this.extensionsStarted.flatMap((x) => x.subscriptions?.() ?? []);
   }
 
   private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
@@ -198,7 +244,17 @@ export class Daemon {
   private handle(topic: string, payload: Buffer, packet: IPublishPacket): void {
     const received = performance.now();
     const m = this.topics.match(topic);
-    if (!m) return;
+    if (!m) {
+      for (const x of this.extensionsStarted) {
+        try {
+          if (x.onMessage?.(topic, payload, packet)) return;
+        } catch (e) {
+          this.log.error({ err: (e as Error).stack, topic, extension: x.name }, 'extension message handling failed');
+          return;
+        }
+      }
+      return;
+    }
     this.counters.received++;
     const parsed = parseRequest(payload, this.config.maxPayloadBytes);
     const env = parsed.envelope;
@@ -249,7 +305,15 @@ export class Daemon {
 
   /** The retained status document. */
   status(): StatusDoc {
-    return buildStatus({ config: this.config, protocol: this.protocol, startedAt: this.startedAt, connectedAt: this.connectedAt, running: this.scheduler.running, slots: this.scheduler.list(), counters: this.counters });
+    const extensions: Record<string, unknown> = {};
+    for (const x of this.extensionsStarted) {
+      try {
+        if (x.status) extensions[x.name] = x.status();
+      } catch (e) {
+        extensions[x.name] = { error: (e as Error).message };
+      }
+    }
+    return buildStatus({ config: this.config, protocol: this.protocol, startedAt: this.startedAt, connectedAt: this.connectedAt, running: this.scheduler.running, slots: this.scheduler.list(), counters: this.counters, extensions });
   }
 
   publishStatus(): void {
@@ -294,6 +358,7 @@ export class Daemon {
       if (this.statusTimer) clearInterval(this.statusTimer);
       this.statusTimer = setInterval(() => this.publishStatus(), next.statusIntervalS * 1000);
       this.statusTimer.unref();
+      for (const x of this.extensionsStarted) await x.onReload?.().catch((e: Error) => this.log.error({ err: e.message, extension: x.name }, 'extension reload failed'));
       this.log.info({ models: slots.map((s) => `${s.identity.name}@${s.identity.version}`) }, 'configuration reloaded');
       return true;
     } catch (e) {
@@ -326,6 +391,9 @@ export class Daemon {
     await this.reloading.catch(() => undefined);
     this.log.info({ pending: this.scheduler.pending }, 'stopping: draining requests');
     this.scheduler.close();
+    for (const x of this.extensionsStarted.splice(0).reverse()) {
+      await x.stop().catch((e: Error) => this.log.error({ err: e.message, extension: x.name }, 'extension stop failed'));
+    }
     if (this.client?.connected) {
       const filters = [this.topics.requests, ...(this.topics.fleetRequests ? [this.topics.fleetRequests] : [])];
       await this.client.unsubscribeAsync(filters).catch(() => undefined);

@@ -70,12 +70,16 @@ export class ModelSlot {
   }
 }
 
+/** Told of every finished run: which slot, its result and how long it ran (ms). */
+export type FinishObserver = (slot: ModelSlot, result: JobResult, runMs: number) => void;
+
 export class Scheduler {
   private slots = new Map<string, ModelSlot>();
   private inFlight = 0;
   private closed = false;
   private rr = 0;
   private idleWaiters: (() => void)[] = [];
+  private finishObservers: FinishObserver[] = [];
 
   constructor(private concurrency: number) {}
 
@@ -113,6 +117,28 @@ export class Scheduler {
       slot.dispose();
     }
     this.pump();
+  }
+
+  /**
+   * Replaces one model's slot (same name) and leaves the others alone: its queued
+   * requests move to the new slot, running ones finish on the old models, which are
+   * disposed after them. Adds the slot when no model has that name yet.
+   */
+  replace(next: ModelSlot): ModelSlot | undefined {
+    const name = next.identity.name;
+    const old = this.slots.get(name);
+    this.slots.set(name, next);
+    if (old && old !== next) {
+      next.queue.push(...old.queue.splice(0));
+      old.dispose();
+    }
+    this.pump();
+    return old;
+  }
+
+  /** Registers an observer of finished runs (extensions: health windows, duty measurement). */
+  onFinish(fn: FinishObserver): void {
+    this.finishObservers.push(fn);
   }
 
   /** Queues a job or throws ReplyError (unknown_model, busy, shutting_down). */
@@ -161,11 +187,20 @@ export class Scheduler {
     inst.busy = true;
     slot.running++;
     this.inFlight++;
+    const t0 = performance.now();
     const finish = (r: JobResult): void => {
       inst.busy = false;
       slot.running--;
       slot.completed++;
       this.inFlight--;
+      const runMs = performance.now() - t0;
+      for (const fn of this.finishObservers) {
+        try {
+          fn(slot, r, runMs);
+        } catch {
+          // an observer's bug must not lose the reply
+        }
+      }
       job.settle(r);
       this.pump();
     };

@@ -29,6 +29,8 @@ export interface StatusInputs {
   running: number;
   slots: ModelSlot[];
   counters: Counters;
+  /** Each running extension's section, by extension name. */
+  extensions?: Record<string, unknown>;
 }
 
 export type StatusDoc = ReturnType<typeof buildStatus>;
@@ -59,5 +61,6 @@ export function buildStatus(d: StatusInputs) {
       labels: s.identity.labels ?? null,
     })),
     counters: { ...d.counters, errors: { ...d.counters.errors } },
+    ...(d.extensions ?? {}),
   };
 }
