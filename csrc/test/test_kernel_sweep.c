@@ -270,6 +270,8 @@ static void sweep_qs8_fc(const char* family, const qie_qs8_fc_kernel* k, int rou
     qie_qs8_fc_params p;
     p.batches = chance(60) ? 1 : range(2, 5);
     p.depth = chance(10) ? 1 : (chance(30) ? 16 * range(1, 20) : range(2, 300));
+    /* long rows: past the stack row buffer of single-row kernels */
+    if (chance(5)) p.depth = range(4000, 4200);
     p.units = chance(10) ? 1 : (chance(30) ? 8 * range(1, 12) : range(2, 70));
     p.rq = requant(p.units, &store);
     if (k->supports && !k->supports(&p)) {

@@ -90,9 +90,16 @@ static QIE_AVX2 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* inp
   }
 }
 
+/* A single direct row (fully connected at batch 1, the common case) widens into a
+ * stack buffer instead of arena scratch: the arena then holds no more than the
+ * int8 tensors themselves (micro_speech's FC would otherwise double its input). */
+enum { SMALL_ROW_KP = 4096 };
+static int small_row(const plan* p) { return p->s.rows == QIE_GEMM_ROWS_DIRECT && p->s.M == 1 && p->kp <= SMALL_ROW_KP; }
+
 static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32_t begin,
                                int32_t end, void* scratch) {
-  int16_t* a = scratch;
+  int16_t row[SMALL_ROW_KP] __attribute__((aligned(32)));
+  int16_t* a = small_row(p) ? row : scratch;
   const qie_rq_arrays rqa = qie_rq_arrays_at((void*)args->packed, p->np);
   const int16_t* b = (const int16_t*)((const char*)args->packed + qie_rq_arrays_bytes(p->np));
   const qie_rq256 rqk = qie_rq256_make(p->s.rq);
@@ -116,6 +123,7 @@ static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32
 
 static int32_t items_of(const plan* p) { return (p->s.M + MR - 1) / MR * p->n_tiles; }
 static size_t scratch_of(const plan* p) {
+  if (small_row(p)) return 0;
   return sizeof(int16_t) * (size_t)(p->s.M < MR ? p->s.M : MR) * p->kp;
 }
 
