@@ -2,9 +2,11 @@
 // section of the configuration is absent or disabled.
 import type { Config } from '../../config/schema';
 import type { Extension, ExtensionFactory } from '../extension';
+import { createSourcesExtension } from '../../sources/extension';
 
 const FACTORIES: ExtensionFactory[] = [
   // ota, thermal and serial sources register here
+  createSourcesExtension,
 ];
 
 export function createExtensions(config: Config): Extension[] {

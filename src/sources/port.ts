@@ -1,0 +1,94 @@
+// A serial port that stays open: opens the device, and whenever it fails to open,
+// errors or disappears (unplugged, the PTY closed), opens it again after an
+// exponential backoff (reopen.minMs doubling up to reopen.maxMs). A device that is
+// missing at start-up is retried the same way.
+import { SerialPort } from 'serialport';
+import type { SourceConfig } from '../config/sources-schema';
+
+export type PortState = 'opening' | 'open' | 'retrying' | 'closed';
+
+export interface PortEvents {
+  /** A chunk of bytes; `at` is performance.now() when it arrived. */
+  data(chunk: Buffer, at: number): void;
+  /** The port is open (again): partial frames from before are void. */
+  opened(): void;
+  /** The port closed or failed to open; it will be retried. */
+  lost(reason: string): void;
+}
+
+export class ReconnectingPort {
+  state: PortState = 'closed';
+  lastError: string | undefined;
+  /** Successful opens after the first. */
+  reopens = 0;
+  private opens = 0;
+  private failures = 0;
+  private port: SerialPort | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+
+  constructor(
+    private readonly cfg: SourceConfig,
+    private readonly events: PortEvents,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.open();
+  }
+
+  private open(): void {
+    this.timer = undefined;
+    if (this.stopped) return;
+    this.state = 'opening';
+    const c = this.cfg;
+    const port = new SerialPort({ path: c.path, baudRate: c.baudRate, dataBits: c.dataBits, stopBits: c.stopBits, parity: c.parity, rtscts: c.rtscts, autoOpen: false });
+    this.port = port;
+    let gone = false;
+    // error and close may both come for one loss: act once
+    const lose = (reason: string): void => {
+      if (gone) return;
+      gone = true;
+      port.removeAllListeners('data');
+      if (port.isOpen) port.close(() => undefined);
+      if (this.port === port) this.port = undefined;
+      this.lastError = reason;
+      if (this.stopped) return;
+      this.events.lost(reason);
+      this.retry();
+    };
+    port.on('data', (chunk: Buffer) => this.events.data(chunk, performance.now()));
+    port.on('error', (e: Error) => lose(e.message));
+    port.on('close', (e: (Error & { disconnected?: boolean }) | null) => lose(e ? `closed: ${e.message}` : 'closed'));
+    port.open((err) => {
+      if (err) return lose(err.message);
+      if (this.stopped) {
+        gone = true;
+        port.close(() => undefined);
+        return;
+      }
+      this.failures = 0;
+      if (this.opens++ > 0) this.reopens++;
+      this.state = 'open';
+      this.events.opened();
+    });
+  }
+
+  private retry(): void {
+    this.state = 'retrying';
+    const delay = Math.min(this.cfg.reopen.maxMs, this.cfg.reopen.minMs * 2 ** Math.min(this.failures, 20));
+    this.failures++;
+    this.timer = setTimeout(() => this.open(), delay);
+  }
+
+  /** Closes the port and stops retrying. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const port = this.port;
+    this.port = undefined;
+    this.state = 'closed';
+    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+  }
+}
