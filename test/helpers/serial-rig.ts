@@ -78,9 +78,9 @@ export function gestureModelBytes(): Promise<Uint8Array> {
 /**
  * Starts everything. `sources` are config entries without `path` and `model`
  * (filled in: the PTY `dev` end of a pair named after the source, the gesture model).
- * With `ptysLater`, no PTY exists when the daemon starts.
+ * With `ptysLater`, no PTY exists when the daemon starts; `models` are served beside 'gesture'.
  */
-export async function startRig(sources: Record<string, unknown>[], opts: { ptysLater?: boolean } = {}): Promise<Rig> {
+export async function startRig(sources: Record<string, unknown>[], opts: { ptysLater?: boolean; models?: Record<string, unknown>[] } = {}): Promise<Rig> {
   const dir = mkdtempSync(path.join(tmpdir(), 'qie-serial-'));
   const modelFile = path.join(dir, 'gesture.int8.tflite');
   writeFileSync(modelFile, await gestureModelBytes());
@@ -95,7 +95,7 @@ export async function startRig(sources: Record<string, unknown>[], opts: { ptysL
     broker: { url: mosquitto.url, username: 'daemon', password: 'daemon-secret' },
     statusIntervalS: 1,
     logLevel: 'info',
-    models: [{ name: 'gesture', path: modelFile, labels: [...GESTURES], topK: 4 }],
+    models: [{ name: 'gesture', path: modelFile, labels: [...GESTURES], topK: 4 }, ...(opts.models ?? [])],
     sources: sources.map((s) => ({ path: ptys[s.name as string].dev, model: 'gesture', ...s })),
   };
   const started = await startDaemon(config);
