@@ -5,7 +5,7 @@
 // the port can vanish (or be missing at start-up) and come back; a burst faster
 // than inference is shed, counted, and never buffered without bound.
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { GESTURES } from '../firmware-tools/gestures/synthetic';
 import { DEFAULT_FRAMINGS, simWindows, SimWindow, windowFrames } from '../firmware-tools/sensor-sim';
 import { loadModel } from '../src/engine/model';
@@ -14,7 +14,7 @@ import type { FramingConfig } from '../src/sources/encode';
 import { toModelInput } from '../src/sources/source';
 import { seededRandom } from '../src/util/random';
 import { PtyPair } from './helpers/pty';
-import { gestureModelBytes, ResultDoc, Rig, serialSkipReason, startRig, waitForResults, waitForStatus } from './helpers/serial-rig';
+import { gestureModelBytes, ResultDoc, serialSkipReason, startRig, waitForResults, waitForStatus, waitUntil } from './helpers/serial-rig';
 
 const FRAMINGS = Object.values(DEFAULT_FRAMINGS);
 
@@ -86,8 +86,11 @@ serial('every framing: frames written into a PTY reach the model and the results
   t.true(right >= 6);
   // events: one per result whose top label is a gesture scoring >= 0.6
   const wantEvents = expected.filter((v) => Math.max(...v) >= 0.6 && GESTURES[v.indexOf(Math.max(...v))] !== 'negative').length;
+  await waitUntil(rig, () => rig.events.length >= wantEvents * FRAMINGS.length, 30_000, () => `${rig.events.length} events`);
   const status = await waitForStatus(rig, (s) => FRAMINGS.every((f) => s[f.kind].windowsInferred === windows.length));
   t.is(rig.events.length, wantEvents * FRAMINGS.length);
+  t.true(wantEvents > 0);
+  for (const e of rig.events) t.true((e.doc.score as number) >= 0.6 && e.doc.label !== 'negative');
   for (const f of FRAMINGS) {
     const s = status[f.kind];
     t.is(s.frames, windows.length * 128, f.kind);
@@ -198,3 +201,31 @@ function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : -1;
 }
+
+serial('SIGHUP with a changed source restarts it with the new settings', async (t) => {
+  const f = DEFAULT_FRAMINGS.slip;
+  const rig = await startRig([sourceConfig(f, { maxPendingWindows: 16 })]);
+  t.teardown(() => rig.dispose());
+  await waitForStatus(rig, (s) => s.slip?.state === 'open');
+  const windows = simWindows(3, GESTURES, 17);
+  const expected = await expectedValues(windows);
+  const rand = seededRandom(12);
+  writeWindows(rig.ptys.slip, windows.slice(0, 1), f, rand);
+  checkResults(t, await waitForResults(rig, 'slip', 1), windows.slice(0, 1), expected.slice(0, 1));
+
+  const config = JSON.parse(readFileSync(rig.daemon.configFile, 'utf8')) as { sources: { window: { size: number; hop?: number } }[] };
+  config.sources[0].window.hop = 64;
+  writeFileSync(rig.daemon.configFile, JSON.stringify(config));
+  const reloads = rig.daemon.count('configuration reloaded');
+  rig.daemon.proc.kill('SIGHUP');
+  await rig.daemon.waitFor(/configuration reloaded/);
+  t.is(rig.daemon.count('configuration reloaded'), reloads + 1);
+  // a new source: its counters and window numbers start again
+  await waitForStatus(rig, (s) => s.slip.state === 'open' && s.slip.windows === 0);
+  writeWindows(rig.ptys.slip, windows.slice(1), f, rand);
+  const all = await waitForResults(rig, 'slip', 4);
+  // windows at samples 128, 192 and 256 of the new stream: the two sent and the one overlapping both
+  t.deepEqual(all.slice(1).map((r) => r.window), [0, 1, 2]);
+  t.deepEqual(all[1].values, expected[1]);
+  t.deepEqual(all[3].values, expected[2]);
+});

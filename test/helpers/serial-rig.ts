@@ -150,11 +150,17 @@ export async function waitForStatus(rig: Rig, test: (s: Record<string, SourceSta
 
 /** Resolves once `n` results of `source` have arrived. */
 export async function waitForResults(rig: Rig, source: string, n: number, timeoutMs = 30_000): Promise<ResultDoc[]> {
+  const mine = () => rig.results.filter((r) => r.doc.source === source).map((r) => r.doc);
+  await waitUntil(rig, () => mine().length >= n, timeoutMs, () => `only ${mine().length} of ${n} results of '${source}'`);
+  return mine();
+}
+
+/** Re-checks `cond` on every MQTT message (and twice a second) until it holds. */
+export async function waitUntil(rig: Rig, cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const mine = rig.results.filter((r) => r.doc.source === source).map((r) => r.doc);
-    if (mine.length >= n) return mine;
-    if (Date.now() > until) throw new Error(`only ${mine.length} of ${n} results of '${source}' within ${timeoutMs} ms`);
+    if (cond()) return;
+    if (Date.now() > until) throw new Error(`${what()} within ${timeoutMs} ms`);
     await new Promise<void>((resolve) => {
       const on = () => {
         clearTimeout(timer);
