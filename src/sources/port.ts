@@ -42,7 +42,15 @@ export class ReconnectingPort {
     if (this.stopped) return;
     this.state = 'opening';
     const c = this.cfg;
-    const port = new SerialPort({ path: c.path, baudRate: c.baudRate, dataBits: c.dataBits, stopBits: c.stopBits, parity: c.parity, rtscts: c.rtscts, autoOpen: false });
+    let port: SerialPort;
+    try {
+      port = new SerialPort({ path: c.path, baudRate: c.baudRate, dataBits: c.dataBits, stopBits: c.stopBits, parity: c.parity, rtscts: c.rtscts, autoOpen: false });
+    } catch (e) {
+      // settings the bindings refuse: report and keep retrying rather than stop the daemon
+      this.lastError = (e as Error).message;
+      this.events.lost(this.lastError);
+      return this.retry();
+    }
     this.port = port;
     let gone = false;
     // error and close may both come for one loss: act once
