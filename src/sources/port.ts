@@ -12,8 +12,8 @@ export interface PortEvents {
   data(chunk: Buffer, at: number): void;
   /** The port is open (again): partial frames from before are void. */
   opened(): void;
-  /** The port closed or failed to open; it will be retried. */
-  lost(reason: string): void;
+  /** The port closed or failed to open; it will be retried. `wasOpen`: it was open until now (not a failed retry). */
+  lost(reason: string, wasOpen: boolean): void;
 }
 
 export class ReconnectingPort {
@@ -48,11 +48,12 @@ export class ReconnectingPort {
     } catch (e) {
       // settings the bindings refuse: report and keep retrying rather than stop the daemon
       this.lastError = (e as Error).message;
-      this.events.lost(this.lastError);
+      this.events.lost(this.lastError, false);
       return this.retry();
     }
     this.port = port;
     let gone = false;
+    let opened = false;
     // error and close may both come for one loss: act once
     const lose = (reason: string): void => {
       if (gone) return;
@@ -62,7 +63,7 @@ export class ReconnectingPort {
       if (this.port === port) this.port = undefined;
       this.lastError = reason;
       if (this.stopped) return;
-      this.events.lost(reason);
+      this.events.lost(reason, opened);
       this.retry();
     };
     port.on('data', (chunk: Buffer) => this.events.data(chunk, performance.now()));
@@ -75,6 +76,7 @@ export class ReconnectingPort {
         port.close(() => undefined);
         return;
       }
+      opened = true;
       this.failures = 0;
       if (this.opens++ > 0) this.reopens++;
       this.state = 'open';

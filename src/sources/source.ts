@@ -101,6 +101,7 @@ export class SerialSource {
   private unpublished = 0;
   private lastError: string | undefined;
   private readonly latency = new LatencyStats(256);
+  private lastOpenError: string | undefined;
   private chunkWallAt = 0;
   private chunkAt = 0;
 
@@ -123,13 +124,19 @@ export class SerialSource {
         this.framer.push(chunk);
       },
       opened: () => {
+        this.lastOpenError = undefined;
         this.framer.reset();
         this.window.reset();
         this.ctx.log.info({ source: cfg.name, path: cfg.path, reopens: this.port.reopens }, 'serial source open');
         this.ctx.publishStatus();
       },
-      lost: (reason) => {
-        this.ctx.log.warn({ source: cfg.name, path: cfg.path, reason }, 'serial source lost its port: retrying');
+      lost: (reason, wasOpen) => {
+        // a missing device is retried for as long as it takes: say so once, not every few seconds
+        if (wasOpen) this.ctx.log.warn({ source: cfg.name, path: cfg.path, reason }, 'serial source lost its port: retrying');
+        else if (reason !== this.lastOpenError) this.ctx.log.warn({ source: cfg.name, path: cfg.path, reason }, 'serial source cannot open its port: retrying');
+        else this.ctx.log.debug({ source: cfg.name, path: cfg.path, reason }, 'serial source still cannot open its port');
+        this.lastOpenError = wasOpen ? undefined : reason;
+        if (wasOpen) this.ctx.publishStatus();
       },
     });
   }
