@@ -102,7 +102,8 @@ async function main(): Promise<number> {
     console.log(`wrote the int8 gesture model (labels ${g.labels.join(', ')}) to ${values['write-model']}`);
     return 0;
   }
-  const framing = DEFAULT_FRAMINGS[values.framing as FramingConfig['kind']];
+  const known = Object.hasOwn(DEFAULT_FRAMINGS, values.framing!) ? DEFAULT_FRAMINGS[values.framing as FramingConfig['kind']] : undefined;
+  const framing = known && { ...known };
   const format = values.format as SampleFormat;
   const gestures = values.gestures!.split(',') as Gesture[];
   const rate = Number(values.rate);

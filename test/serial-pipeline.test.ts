@@ -5,6 +5,8 @@
 // the port can vanish (or be missing at start-up) and come back; a burst faster
 // than inference is shed, counted, and never buffered without bound.
 import test from 'ava';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { GESTURES } from '../firmware-tools/gestures/synthetic';
 import { DEFAULT_FRAMINGS, simWindows, SimWindow, windowFrames } from '../firmware-tools/sensor-sim';
@@ -228,4 +230,19 @@ serial('SIGHUP with a changed source restarts it with the new settings', async (
   t.deepEqual(all.slice(1).map((r) => r.window), [0, 1, 2]);
   t.deepEqual(all[1].values, expected[1]);
   t.deepEqual(all[3].values, expected[2]);
+});
+
+serial('the sensor simulator (CLI) drives the gesture example: wing, ring, slope, negative', async (t) => {
+  const f = DEFAULT_FRAMINGS.fixed;
+  const rig = await startRig([sourceConfig(f, { name: 'sim', maxPendingWindows: 4 })]);
+  t.teardown(() => rig.dispose());
+  await waitForStatus(rig, (s) => s.sim?.state === 'open');
+  const sim = await promisify(execFile)(process.execPath, ['dist/firmware-tools/sensor-sim.js', '--path', rig.ptys.sim.sim, '--framing', 'fixed', '--rate', '1000', '--windows', '4', '--seed', '1'], { encoding: 'utf8', timeout: 60_000 });
+  t.regex(sim.stdout, /sent 512 frames/);
+  const windows = simWindows(4, GESTURES, 1);
+  checkResults(t, await waitForResults(rig, 'sim', 4), windows, await expectedValues(windows));
+  t.deepEqual(
+    rig.results.map((r) => r.doc.top![0].label),
+    windows.map((w) => w.gesture),
+  );
 });
