@@ -7,6 +7,9 @@ import type { SourceConfig } from '../config/sources-schema';
 
 export type PortState = 'opening' | 'open' | 'retrying' | 'closed';
 
+/** A port open this long counts as working again: its next loss is retried after reopen.minMs. */
+const STABLE_MS = 2000;
+
 export interface PortEvents {
   /** A chunk of bytes; `at` is performance.now() when it arrived. */
   data(chunk: Buffer, at: number): void;
@@ -54,6 +57,7 @@ export class ReconnectingPort {
     this.port = port;
     let gone = false;
     let opened = false;
+    let openedAt = 0;
     // error and close may both come for one loss: act once
     const lose = (reason: string): void => {
       if (gone) return;
@@ -63,6 +67,8 @@ export class ReconnectingPort {
       if (this.port === port) this.port = undefined;
       this.lastError = reason;
       if (this.stopped) return;
+      // a device that opens and drops at once keeps backing off instead of spinning at minMs
+      if (opened && performance.now() - openedAt >= STABLE_MS) this.failures = 0;
       this.events.lost(reason, opened);
       this.retry();
     };
@@ -77,7 +83,7 @@ export class ReconnectingPort {
         return;
       }
       opened = true;
-      this.failures = 0;
+      openedAt = performance.now();
       if (this.opens++ > 0) this.reopens++;
       this.state = 'open';
       this.events.opened();

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { makeGestureModel } from '../../firmware-tools/gestures/model';
 import { GESTURES } from '../../firmware-tools/gestures/synthetic';
-import { DaemonProc, startDaemon } from './daemon-proc';
+import { DaemonProc, writeConfig } from './daemon-proc';
 import { Mosquitto, mosquittoAvailable, TEST_USERS } from './mosquitto';
 import { connectClient, nextMessage, topicMatches } from './mqtt-client';
 import { PtyPair, socatAvailable } from './pty';
@@ -86,45 +86,46 @@ export async function startRig(sources: Record<string, unknown>[], opts: { ptysL
   writeFileSync(modelFile, await gestureModelBytes());
   const mosquitto = await Mosquitto.start(TEST_USERS, SERIAL_ACL);
   const ptys: Record<string, PtyPair> = {};
-  for (const s of sources) {
-    const name = s.name as string;
-    ptys[name] = opts.ptysLater ? new PtyPair(dir, name) : await PtyPair.create(dir, name);
-  }
-  const config = {
-    deviceId: DEVICE,
-    broker: { url: mosquitto.url, username: 'daemon', password: 'daemon-secret' },
-    statusIntervalS: 1,
-    logLevel: 'info',
-    models: [{ name: 'gesture', path: modelFile, labels: [...GESTURES], topK: 4 }, ...(opts.models ?? [])],
-    sources: sources.map((s) => ({ path: ptys[s.name as string].dev, model: 'gesture', ...s })),
+  let daemon: DaemonProc | undefined;
+  let client: MqttClient | undefined;
+  const cfg = writeConfig({}, dir);
+  const teardown = async (): Promise<void> => {
+    await client?.endAsync().catch(() => undefined);
+    await daemon?.stop();
+    for (const p of Object.values(ptys)) await p.close();
+    await mosquitto.dispose();
+    rmSync(dir, { recursive: true, force: true });
   };
-  const started = await startDaemon(config);
-  const client = await connectClient(mosquitto.url);
   const results: Rig['results'] = [];
   const events: Rig['events'] = [];
-  client.on('message', (topic, payload) => {
-    if (topicMatches(`qie/${DEVICE}/sources/+/result`, topic)) results.push({ topic, doc: JSON.parse(payload.toString()) as ResultDoc });
-    if (topicMatches(`qie/${DEVICE}/sources/+/event`, topic)) events.push({ topic, doc: JSON.parse(payload.toString()) as Record<string, unknown> });
-  });
-  await client.subscribeAsync(`qie/${DEVICE}/sources/#`, { qos: 1 });
-  return {
-    dir,
-    mosquitto,
-    daemon: started.daemon,
-    client,
-    ptys,
-    modelFile,
-    results,
-    events,
-    async dispose() {
-      await client.endAsync().catch(() => undefined);
-      await started.daemon.stop();
-      for (const p of Object.values(ptys)) await p.close();
-      await mosquitto.dispose();
-      started.cleanup();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  try {
+    for (const s of sources) {
+      const name = s.name as string;
+      ptys[name] = opts.ptysLater ? new PtyPair(dir, name) : await PtyPair.create(dir, name);
+    }
+    const config = {
+      deviceId: DEVICE,
+      broker: { url: mosquitto.url, username: 'daemon', password: 'daemon-secret' },
+      statusIntervalS: 1,
+      logLevel: 'info',
+      models: [{ name: 'gesture', path: modelFile, labels: [...GESTURES], topK: 4 }, ...(opts.models ?? [])],
+      sources: sources.map((s) => ({ path: ptys[s.name as string].dev, model: 'gesture', ...s })),
+    };
+    writeFileSync(cfg.file, JSON.stringify(config, null, 2));
+    daemon = new DaemonProc(cfg.file);
+    await daemon.waitFor('serving');
+    client = await connectClient(mosquitto.url);
+    client.on('message', (topic, payload) => {
+      if (topicMatches(`qie/${DEVICE}/sources/+/result`, topic)) results.push({ topic, doc: JSON.parse(payload.toString()) as ResultDoc });
+      if (topicMatches(`qie/${DEVICE}/sources/+/event`, topic)) events.push({ topic, doc: JSON.parse(payload.toString()) as Record<string, unknown> });
+    });
+    await client.subscribeAsync(`qie/${DEVICE}/sources/#`, { qos: 1 });
+  } catch (e) {
+    // nothing may outlive a failed start: no broker, socat or daemon left running
+    await teardown();
+    throw e;
+  }
+  return { dir, mosquitto, daemon, client, ptys, modelFile, results, events, dispose: teardown };
 }
 
 /** Waits for a status document whose `sources` section passes `test` (subscribes anew, so the retained one counts). */
