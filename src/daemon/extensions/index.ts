@@ -2,9 +2,11 @@
 // section of the configuration is absent or disabled.
 import type { Config } from '../../config/schema';
 import type { Extension, ExtensionFactory } from '../extension';
+import { createThermalExtension } from '../../thermal/extension';
 
 const FACTORIES: ExtensionFactory[] = [
   // ota, thermal and serial sources register here
+  createThermalExtension,
 ];
 
 export function createExtensions(config: Config): Extension[] {
