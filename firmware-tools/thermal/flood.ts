@@ -8,6 +8,8 @@ import { REPLY_ERROR_CODES } from '../../src/daemon/reply-error';
 
 export interface FloodReply {
   at: number;
+  /** Round trip, ms. */
+  ms: number;
   id: number;
   /** 'ok' or an error code. */
   status: string;
@@ -18,7 +20,7 @@ export class Flood {
   sent = 0;
   /** Replies whose id was not outstanding (answered twice, or never asked). */
   strays = 0;
-  private readonly outstanding = new Set<number>();
+  private readonly outstanding = new Map<number, number>();
   private running = false;
   private nextId = 1;
   private readonly replyTopic: string;
@@ -41,11 +43,14 @@ export class Flood {
         this.strays++;
         return;
       }
-      if (!this.outstanding.delete(r.id)) {
+      const sentAt = this.outstanding.get(r.id);
+      if (sentAt === undefined) {
         this.strays++;
         return;
       }
-      this.replies.push({ at: performance.now(), id: r.id, status: r.status === 0 ? 'ok' : (REPLY_ERROR_CODES[r.status - 1] ?? `status ${r.status}`) });
+      this.outstanding.delete(r.id);
+      const at = performance.now();
+      this.replies.push({ at, ms: at - sentAt, id: r.id, status: r.status === 0 ? 'ok' : (REPLY_ERROR_CODES[r.status - 1] ?? `status ${r.status}`) });
       if (this.running) this.send();
       else if (!this.outstanding.size) for (const w of this.drainWaiters.splice(0)) w();
     };
@@ -60,7 +65,7 @@ export class Flood {
 
   private send(): void {
     const id = this.nextId++;
-    this.outstanding.add(id);
+    this.outstanding.set(id, performance.now());
     this.sent++;
     this.client.publish(this.topic, encodeBinaryRequest(id, [this.input], { replyTo: this.replyTopic }), { qos: 1 });
   }

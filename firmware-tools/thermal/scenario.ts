@@ -40,6 +40,8 @@ export class Scenario {
   sim!: ThermalSim;
   client!: MqttClient;
   readonly floods: Flood[] = [];
+  /** Every finished run: when (performance.now() ms) and how long (ms). */
+  readonly runs: { at: number; ms: number }[] = [];
   private duty!: DutyMeter;
 
   constructor(readonly o: ScenarioOptions) {
@@ -70,7 +72,11 @@ export class Scenario {
     this.sim = new ThermalSim({ ...o.sim, root: this.sysfsRoot, duty: () => this.duty.duty(performance.now()) });
     const log = o.log ?? createLogger('silent', 'sim');
     this.daemon = new Daemon(config, { log, ...(o.extensions ? { extensions: o.extensions(() => this.daemon) } : {}) });
-    this.daemon.scheduler.onFinish((_s, _r, ms) => this.duty.add(performance.now(), ms));
+    this.daemon.scheduler.onFinish((_s, _r, ms) => {
+      const at = performance.now();
+      this.duty.add(at, ms);
+      if (this.runs.length < 1_000_000) this.runs.push({ at, ms });
+    });
     this.sim.start();
     await this.daemon.start();
     this.client = await mqtt.connectAsync(this.daemon.brokerUrl, { protocolVersion: 4, clientId: `flood-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, reconnectPeriod: 200 });

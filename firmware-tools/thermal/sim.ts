@@ -26,7 +26,8 @@ export interface SimOptions {
 }
 
 export interface SimSample {
-  t: number;
+  /** performance.now() ms. */
+  at: number;
   tempC: number;
   powerW: number;
   duty: number;
@@ -43,7 +44,6 @@ export class ThermalSim {
   readonly samples: SimSample[] = [];
   private timer: NodeJS.Timeout | undefined;
   private last = 0;
-  private readonly t0 = performance.now();
   private curKHz: number;
   private powerW: number;
 
@@ -80,7 +80,7 @@ export class ThermalSim {
     this.tempC = eq + (this.tempC - eq) * Math.exp(-dtS / (o.rCPerW * o.cJPerC));
     const fw = this.firmware.step(this.tempC, !this.supplyOk);
     this.curKHz = fw.curKHz;
-    this.samples.push({ t: (performance.now() - this.t0) / 1000, tempC: this.tempC, powerW: this.powerW, duty, curKHz: fw.curKHz, throttled: fw.throttled });
+    this.samples.push({ at: performance.now(), tempC: this.tempC, powerW: this.powerW, duty, curKHz: fw.curKHz, throttled: fw.throttled });
     if (this.samples.length > 100_000) this.samples.splice(0, 50_000);
     this.write(fw.throttled);
   }

@@ -185,6 +185,11 @@ export class Actions {
     return done.length ? done.join(', ') : undefined;
   }
 
+  /** Some model has a usable fallback loaded. */
+  hasFallback(): boolean {
+    return [...this.pairs.values()].some((p) => p.fallback);
+  }
+
   fallbackModels(): string[] {
     return [...this.pairs].filter(([name, p]) => p.fallback && this.ctx.scheduler.get(name) === p.fallback).map(([name]) => name);
   }

@@ -12,7 +12,7 @@ import { Readers, Readings } from './readers';
 /** Window of the measured duty shown in the status. */
 const DUTY_WINDOW_MS = 1000;
 
-function settings(c: Config): GovernorSettings {
+function settings(c: Config, hasFallback: boolean): GovernorSettings {
   const t = c.thermal!;
   return {
     setpointC: t.setpointC,
@@ -24,7 +24,7 @@ function settings(c: Config): GovernorSettings {
     powerBudgetW: t.powerBudgetW,
     dutyMin: t.dutyMin,
     fallbackBelowDuty: t.fallbackBelowDuty,
-    hasFallback: c.models.some((m) => m.fallbackPath),
+    hasFallback,
   };
 }
 
@@ -48,21 +48,27 @@ export class ThermalExtension implements Extension {
   private decision: Decision | undefined;
   private missingLogged = '';
   private levelChanges = 0;
+  private lastLevel = 0;
   private polls = 0;
   private readonly pollWaiters: (() => void)[] = [];
 
+  /** The settings in force (the last ones given, should a reload drop the section). */
+  private settings!: ThermalConfig;
+
   private cfg(): ThermalConfig {
-    return this.ctx.config().thermal!;
+    return this.settings;
   }
 
   async start(ctx: ExtensionContext): Promise<void> {
     this.ctx = ctx;
+    this.settings = ctx.config().thermal!;
     this.makeReaders();
-    this.governor = new Governor(settings(ctx.config()), performance.now());
     this.actions = new Actions(ctx, () => this.cfg());
     this.duty = new DutyMeter(DUTY_WINDOW_MS, () => ctx.scheduler.concurrencyLimit);
     this.unobserve = ctx.scheduler.onFinish((_s, _r, ms) => this.duty.add(performance.now(), ms));
     await this.actions.preload();
+    // the fallback level exists only when some fallback model did load
+    this.governor = new Governor(settings(ctx.config(), this.actions.hasFallback()), performance.now());
     await this.poll();
   }
 
@@ -93,7 +99,10 @@ export class ThermalExtension implements Extension {
       const action = this.actions.apply(d);
       if (d.changed) {
         this.levelChanges++;
-        this.ctx.log.warn({ level: d.levelName, reason: d.reason, tempC: r.maxTempC, powerW: r.powerW, dutyCap: round(d.dutyCap), action }, `thermal: level ${d.levelName}`);
+        // up is news an operator should see; back down is routine
+        const up = d.level > this.lastLevel;
+        this.lastLevel = d.level;
+        this.ctx.log[up ? 'warn' : 'info']({ thermalLevel: d.levelName, reason: d.reason, tempC: r.maxTempC, powerW: r.powerW, dutyCap: round(d.dutyCap), action }, `thermal: level ${d.levelName}`);
       }
       if (d.changed || action) this.ctx.publishStatus();
     } catch (e) {
@@ -111,12 +120,21 @@ export class ThermalExtension implements Extension {
   }
 
   async onReload(): Promise<void> {
+    const next = this.ctx.config().thermal;
+    if (!next?.enabled) {
+      // turning the governor off takes effect now (hooks removed, full speed); on again needs a restart
+      this.ctx.log.warn('thermal: section removed or disabled by the reload: governor stopped');
+      await this.stop();
+      return;
+    }
+    this.settings = next;
     this.makeReaders();
-    this.governor.configure(settings(this.ctx.config()));
     await this.actions.reset();
+    this.governor.configure(settings(this.ctx.config(), this.actions.hasFallback()));
   }
 
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.unobserve?.();
