@@ -9,6 +9,11 @@ import { Scenario, sleep } from '../firmware-tools/thermal/scenario';
 import { captureLogger } from './helpers/log-capture';
 
 const SETPOINT = 65;
+
+/** Share of [from, to) the model spent running. */
+function busyShare(s: Scenario, from: number, to: number): number {
+  return s.runs.filter((r) => r.at >= from && r.at < to).reduce((a, r) => a + r.ms, 0) / (to - from);
+}
 const HARD = 80;
 
 test('holds the setpoint under a flood, recovers full speed when it cools, answers everything', async (t) => {
@@ -28,6 +33,7 @@ test('holds the setpoint under a flood, recovers full speed when it cools, answe
   const c0 = performance.now();
   await sleep(3500);
   const baseline = flood.okRate(c0 + 1000, performance.now());
+  const baselineDuty = busyShare(s, c0 + 1000, performance.now());
   t.is(s.thermal()!.governor.level, 'normal');
   t.true(baseline > 0);
 
@@ -66,13 +72,17 @@ test('holds the setpoint under a flood, recovers full speed when it cools, answe
   const r0 = performance.now();
   await sleep(3000);
   const recovered = flood.okRate(r0, performance.now());
-  t.log(`throughput: baseline ${baseline.toFixed(0)}/s, recovered ${recovered.toFixed(0)}/s`);
+  const recoveredDuty = busyShare(s, r0, performance.now());
+  t.log(`throughput: baseline ${baseline.toFixed(0)}/s at duty ${baselineDuty.toFixed(2)}, recovered ${recovered.toFixed(0)}/s at duty ${recoveredDuty.toFixed(2)}`);
   const after = s.thermal()!;
   t.is(after.governor.dutyCap, 1);
   t.deepEqual(after.governor.fallback, []);
   t.true(after.counters.swaps >= 2);
-  // a loaded 2-core CI box makes rates noisy: "recovered" means the same order as before the heat
-  t.true(recovered >= 0.6 * baseline, `recovered ${recovered}/s vs baseline ${baseline}/s`);
+  // full speed again: the model is kept as busy as before the heat (the share of time
+  // spent running, which on a shared 2-core box is steadier than requests per second,
+  // since a run's own length varies with the machine's other load)
+  t.true(recoveredDuty >= 0.85 * baselineDuty, `busy ${recoveredDuty} vs ${baselineDuty} before`);
+  t.true(recovered > 0);
 
   await flood.stop();
   t.is(flood.unanswered, 0, 'every request answered');
