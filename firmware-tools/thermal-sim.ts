@@ -1,6 +1,6 @@
 // `npm run demo:thermal`: the thermal governor against the simulator, second by
 // second. The daemon runs in process on the simulator's sysfs files under a request
-// flood; the box starts cool, gets hot (ambient 45 °C), then cools again. Prints the
+// flood; the box starts cool (ambient 10 °C), gets hot (45 °C), then cools again. Prints the
 // temperature, the governor's level and cap, and throughput; the daemon's own log
 // lines about levels go to stderr. Options: --hot-s N, --cool-s N, --no-fallback.
 import { parseArgs } from 'node:util';
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const log = pino({ level: 'info', formatters: { level: (l) => ({ level: l }) } }, pino.destination(2));
   const s = new Scenario({
     thermal: { pollMs: 50, setpointC: 70, hardLimitC: 80, hysteresisC: 2, minDwellMs: 500, kp: 0.08, ki: 0.1, dutyMin: 0.05, fallbackBelowDuty: 0.5 },
-    sim: { ambientC: 20, rCPerW: 10, cJPerC: 0.15, idleW: 0.5, loadW: 5 },
+    sim: { ambientC: 10, rCPerW: 10, cJPerC: 0.15, idleW: 0.5, loadW: 5 },
     fallbackLayers: values['no-fallback'] ? 0 : 8,
     log,
   });
@@ -44,9 +44,9 @@ async function main(): Promise<void> {
     );
   };
   for (const [ambient, secs] of [
-    [20, coolS],
+    [10, coolS],
     [45, hotS],
-    [20, coolS],
+    [10, coolS],
   ]) {
     s.sim.ambientC = ambient;
     for (let i = 0; i < secs; i++) {

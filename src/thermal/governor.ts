@@ -15,6 +15,8 @@ export const LEVEL = { normal: 0, threads: 1, duty: 2, fallback: 3, shed: 4 } as
 
 /** The first part of u only reduces threads; the duty cap uses the rest. */
 export const THREADS_SHARE = 0.1;
+/** The duty level is left only once u is this far below THREADS_SHARE (no flapping at the boundary). */
+export const DUTY_HYSTERESIS = 0.05;
 /** A duty cap must rise this far above fallbackBelowDuty before the full model returns. */
 export const FALLBACK_HYSTERESIS = 0.15;
 /** One "budget" of excess power counts as this many °C over the setpoint. */
@@ -156,7 +158,7 @@ export class Governor {
       case LEVEL.fallback:
         return this.capFor(this.u) >= Math.min(1, s.fallbackBelowDuty + FALLBACK_HYSTERESIS);
       case LEVEL.duty:
-        return this.capFor(this.u) >= 1;
+        return this.u <= THREADS_SHARE - DUTY_HYSTERESIS;
       case LEVEL.threads:
         return this.u === 0 && e <= -s.hysteresisC;
       default:
