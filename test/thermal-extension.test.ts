@@ -234,3 +234,48 @@ test('a fallback that does not fit is reported and unused; a reload without the 
     await daemon.stop();
   }
 });
+
+test('the power budget (INA3221 rail) and the firmware under-voltage flag throttle at a cool temperature', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qie-thermal-power-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const root = path.join(dir, 'root');
+  put(root, 'sys/class/thermal/thermal_zone0/type', 'cpu-thermal\n');
+  put(root, 'sys/class/thermal/thermal_zone0/temp', '40000\n');
+  const dev = 'sys/bus/i2c/drivers/ina3221x/1-0040/iio:device0';
+  put(root, `${dev}/rail_name_0`, 'POM_5V_IN\n');
+  put(root, `${dev}/in_power0_input`, '3000\n');
+  const model = path.join(dir, 'm.tflite');
+  writeFileSync(model, workloadModel(2, WIDTH));
+  const config = configSchema.parse({
+    deviceId: 'gw',
+    embeddedBroker: { port: 0 },
+    models: [{ name: 'm', path: model }],
+    thermal: { sysfsRoot: root, pollMs: 50, minDwellMs: 200, powerBudgetW: 4, kp: 0.1, ki: 0.2, useCommands: false },
+  });
+  const { log } = captureLogger('silent');
+  const daemon = new Daemon(config, { log });
+  await daemon.start();
+  const thermal = () => (daemon.status() as unknown as { thermal: ThermalStatus }).thermal;
+  const until = async (test: () => boolean, what: string) => {
+    for (let i = 0; i < 400 && !test(); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!test()) throw new Error(`timed out waiting for ${what}`);
+  };
+  try {
+    t.is(thermal().readings.powerW, 3);
+    t.is(thermal().governor.level, 'normal');
+    // 6 W against a 4 W budget
+    put(root, `${dev}/in_power0_input`, '6000\n');
+    await until(() => ['duty', 'shed'].includes(thermal().governor.level), 'a duty cap for power');
+    t.regex(thermal().governor.reason, /6\.00 W vs budget 4 W/);
+    // back under budget and cool: normal again
+    put(root, `${dev}/in_power0_input`, '1000\n');
+    await until(() => thermal().governor.level === 'normal', 'normal under budget');
+    // the supply sags: the Pi firmware says under-voltage (and throttled) now
+    put(root, 'sys/devices/platform/soc/soc:firmware/get_throttled', '50005\n');
+    await until(() => thermal().governor.level !== 'normal', 'a level for under-voltage');
+    t.regex(thermal().governor.reason, /firmware reports underVoltage, throttled/);
+    t.true(thermal().readings.throttle!.raw === 0x50005);
+  } finally {
+    await daemon.stop();
+  }
+});
