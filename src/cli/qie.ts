@@ -13,6 +13,7 @@ const USAGE = `usage:
   qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels FAMILY] [--threads N] [--float-ops A,B]
   qie inspect MODEL [--json] [--kernels FAMILY] [--float-ops A,B]
   qie serve --config FILE
+  qie status --broker URL --device ID [--json]
 
   run      reads raw little-endian tensor bytes for each model input (in order), runs the
            model and writes DIR/output_0.bin, DIR/output_1.bin, ...; --json prints the
@@ -21,6 +22,7 @@ const USAGE = `usage:
            arena size and the multiply-accumulate count; --json for machines.
   serve    runs the MQTT inference daemon until SIGTERM; SIGHUP reloads the config
            (README "Gateway daemon", "Configuration", "MQTT topics").
+  status   prints a daemon's retained status (with the thermal governor's readings and level).
   --float-ops  (ONNX) keeps the named quantized layers (ONNX node names) in float32.
   --kernels  auto (default, or QIE_KERNELS), ref, avx2, avx512vnni, neon, neondot
   --threads  kernel threads, 1..64 (default 1)`;
@@ -121,6 +123,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'inspect':
         await cmdInspect(rest);
         return 0;
+      case 'status':
+        return await (require('./status') as typeof import('./status')).cmdStatus(rest);
       case 'serve':
         // loaded on demand: mqtt, zod and pino cost `run` and `inspect` nothing
         return await (require('../daemon/serve') as typeof import('../daemon/serve')).serve(rest);

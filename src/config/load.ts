@@ -36,7 +36,8 @@ export function parseConfig(raw: unknown, baseDir: string, source = 'config'): C
   const c = r.data;
   const abs = (p: string): string => path.resolve(baseDir, p);
   c.deviceId ??= os.hostname().replace(/[/+#]/g, '_') || 'qie';
-  c.models = c.models.map((m) => ({ ...m, path: abs(m.path) }));
+  c.models = c.models.map((m) => ({ ...m, path: abs(m.path), ...(m.fallbackPath ? { fallbackPath: abs(m.fallbackPath) } : {}) }));
+  if (c.thermal) c.thermal.sysfsRoot = abs(c.thermal.sysfsRoot);
   if (c.broker.passwordFile) c.broker.passwordFile = abs(c.broker.passwordFile);
   if (c.broker.tls) {
     const t = c.broker.tls;

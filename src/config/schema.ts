@@ -3,6 +3,7 @@
 // the two in step). Objects are strict so a misspelt key is an error, not ignored.
 import { z } from 'zod';
 import { checkSources, sourceSchema } from './sources-schema';
+import { thermalSchema } from './thermal-schema';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const KERNELS = ['auto', 'ref', 'neon', 'neondot', 'avx2', 'avx512vnni'] as const;
@@ -55,6 +56,10 @@ const modelSchema = z.strictObject({
   /** Class names of the first output, for the `top` field of replies. */
   labels: z.array(z.string()).min(1).optional(),
   topK: z.number().int().min(1).max(1000).default(3),
+  /** Thermal governor: models below thermal.shedBelowPriority are shed first (README "Thermal and power governor"). */
+  priority: z.number().int().min(0).max(100).default(1),
+  /** A lighter model with the same inputs and outputs the thermal governor may switch to. */
+  fallbackPath: z.string().min(1).optional(),
 });
 
 export const configSchema = z
@@ -75,6 +80,7 @@ export const configSchema = z
     drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
     logLevel: z.enum(LOG_LEVELS).default('info'),
     sources: z.array(sourceSchema).default([]),
+    thermal: thermalSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();

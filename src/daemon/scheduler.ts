@@ -73,6 +73,20 @@ export class ModelSlot {
 /** Told of every finished run: which slot, its result and how long it ran (ms). */
 export type FinishObserver = (slot: ModelSlot, result: JobResult, runMs: number) => void;
 
+/**
+ * Paces run starts (the thermal governor's duty cap): consulted before each start
+ * while one is installed; a positive answer postpones the start by that many ms.
+ */
+export interface Pacer {
+  delayMs(now: number): number;
+}
+
+/**
+ * Consulted by submit() before the queue-full check while installed: an error
+ * refuses the request with that error (e.g. `throttled`), undefined admits it.
+ */
+export type Admission = (slot: ModelSlot) => ReplyError | undefined;
+
 export class Scheduler {
   private slots = new Map<string, ModelSlot>();
   private inFlight = 0;
@@ -80,8 +94,47 @@ export class Scheduler {
   private rr = 0;
   private idleWaiters: (() => void)[] = [];
   private finishObservers: FinishObserver[] = [];
+  private pacer: Pacer | undefined;
+  private pacerTimer: NodeJS.Timeout | undefined;
+  private admission: Admission | undefined;
 
   constructor(private concurrency: number) {}
+
+  get concurrencyLimit(): number {
+    return this.concurrency;
+  }
+
+  /** Installs (or with undefined removes) the pacer of run starts. Without one, runs start as soon as a slot is free. */
+  setPacer(p: Pacer | undefined): void {
+    this.pacer = p;
+    if (!p && this.pacerTimer) {
+      clearTimeout(this.pacerTimer);
+      this.pacerTimer = undefined;
+    }
+    this.pump();
+  }
+
+  /** Installs (or with undefined removes) the admission check of new requests. */
+  setAdmission(a: Admission | undefined): void {
+    this.admission = a;
+  }
+
+  /**
+   * Answers the queued jobs of the slots `which` selects with `error` (shedding):
+   * they are answered, never dropped. Returns how many were answered.
+   */
+  shedQueued(which: (slot: ModelSlot) => boolean, error: ReplyError): number {
+    let n = 0;
+    for (const s of this.slots.values()) {
+      if (!which(s)) continue;
+      for (const job of s.queue.splice(0)) {
+        job.settle({ ok: false, error });
+        n++;
+      }
+    }
+    this.checkIdle();
+    return n;
+  }
 
   setConcurrency(n: number): void {
     this.concurrency = n;
@@ -123,22 +176,27 @@ export class Scheduler {
    * Replaces one model's slot (same name) and leaves the others alone: its queued
    * requests move to the new slot, running ones finish on the old models, which are
    * disposed after them. Adds the slot when no model has that name yet.
+   * With `keepOld` the old slot is not disposed: the caller keeps it to put back
+   * later (the thermal governor's fallback swap) and disposes it itself.
    */
-  replace(next: ModelSlot): ModelSlot | undefined {
+  replace(next: ModelSlot, opts: { keepOld?: boolean } = {}): ModelSlot | undefined {
     const name = next.identity.name;
     const old = this.slots.get(name);
     this.slots.set(name, next);
     if (old && old !== next) {
       next.queue.push(...old.queue.splice(0));
-      old.dispose();
+      if (!opts.keepOld) old.dispose();
     }
     this.pump();
     return old;
   }
 
-  /** Registers an observer of finished runs (extensions: health windows, duty measurement). */
-  onFinish(fn: FinishObserver): void {
+  /** Registers an observer of finished runs (extensions: health windows, duty measurement); returns its removal. */
+  onFinish(fn: FinishObserver): () => void {
     this.finishObservers.push(fn);
+    return () => {
+      this.finishObservers = this.finishObservers.filter((f) => f !== fn);
+    };
   }
 
   /** Queues a job or throws ReplyError (unknown_model, busy, shutting_down). */
@@ -146,6 +204,8 @@ export class Scheduler {
     if (this.closed) throw new ReplyError('shutting_down', 'the daemon is shutting down');
     const slot = this.slots.get(name);
     if (!slot) throw new ReplyError('unknown_model', `no model named '${name}' (loaded: ${[...this.slots.keys()].join(', ') || 'none'})`);
+    const refused = this.admission?.(slot);
+    if (refused) throw refused;
     if (slot.queue.length >= slot.queueSize) throw new ReplyError('busy', `the queue of '${name}' is full (${slot.queueSize} waiting); retry later`);
     const job = new Job(input);
     if (input.deadlineAt !== undefined) {
@@ -167,13 +227,15 @@ export class Scheduler {
 
   private pump(): void {
     const slots = [...this.slots.values()];
-    while (this.inFlight < this.concurrency && slots.length) {
+    let paced = false;
+    while (this.inFlight < this.concurrency && slots.length && !paced) {
       let started = false;
       for (let k = 0; k < slots.length && this.inFlight < this.concurrency; k++) {
         const slot = slots[(this.rr + k) % slots.length];
         const inst = slot.instances.find((i) => !i.busy);
-        const job = inst && slot.queue.shift();
-        if (!inst || !job) continue;
+        if (!inst || !slot.queue.length) continue;
+        if (this.pacer && (paced = this.paced())) break;
+        const job = slot.queue.shift()!;
         this.rr = (this.rr + k + 1) % slots.length;
         this.start(slot, inst, job);
         started = true;
@@ -181,6 +243,18 @@ export class Scheduler {
       if (!started) break;
     }
     this.checkIdle();
+  }
+
+  /** True when the pacer postpones the next start; a timer then pumps again. */
+  private paced(): boolean {
+    if (this.pacerTimer) return true;
+    const wait = this.pacer!.delayMs(performance.now());
+    if (!(wait > 0)) return false;
+    this.pacerTimer = setTimeout(() => {
+      this.pacerTimer = undefined;
+      this.pump();
+    }, Math.min(Math.ceil(wait), 60_000));
+    return true;
   }
 
   private start(slot: ModelSlot, inst: Instance, job: Job): void {

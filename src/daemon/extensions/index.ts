@@ -1,12 +1,13 @@
 // The daemon's extensions, one line each; a factory returns undefined when its
 // section of the configuration is absent or disabled.
 import type { Config } from '../../config/schema';
-import type { Extension, ExtensionFactory } from '../extension';
 import { createSourcesExtension } from '../../sources/extension';
+import { createThermalExtension } from '../../thermal/extension';
+import type { Extension, ExtensionFactory } from '../extension';
 
 const FACTORIES: ExtensionFactory[] = [
-  // ota, thermal and serial sources register here
   createSourcesExtension,
+  createThermalExtension,
 ];
 
 export function createExtensions(config: Config): Extension[] {
