@@ -1,13 +1,15 @@
 /* int8 conv (1x1 and im2col) and fully connected as one GEMM on vpmaddwd (AVX2):
- * A as int16 x - input_zp, B as int16 pairs. Tile: 4 rows x up to 24 channels
- * (12 ymm accumulators). A work item is one tile. */
+ * A as int16 x - input_zp, B as int16 pairs. Tile: 4 rows x up to 16 channels
+ * (8 ymm accumulators: with 4x24, 12 accumulators + 3 B + A + the product need 17
+ * registers and gcc kept one accumulator on the stack, a store-to-load chain in
+ * the inner loop). A work item is one tile. */
 #if defined(__x86_64__)
 #include <string.h>
 
 #include "requant_avx2.h"
 
 #define MR 4
-#define NR 24
+#define NR 16
 
 typedef struct {
   qie_gemm_shape s;
@@ -30,7 +32,7 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
   qie_pack_b_i16(filter, p->s.K, p->s.N, (int16_t*)((char*)packed + qie_rq_arrays_bytes(p->np)));
 }
 
-#define ACC_ROW(r) __m256i c##r##0 = z, c##r##1 = z, c##r##2 = z;
+#define ACC_ROW(r) __m256i c##r##0 = z, c##r##1 = z;
 #define MAC_ROW(r)                                                                          \
   {                                                                                         \
     int32_t a2;                                                                             \
@@ -38,7 +40,6 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     const __m256i av = _mm256_set1_epi32(a2);                                               \
     c##r##0 = _mm256_add_epi32(c##r##0, _mm256_madd_epi16(av, b0));                         \
     if (NBK > 1) c##r##1 = _mm256_add_epi32(c##r##1, _mm256_madd_epi16(av, b1));            \
-    if (NBK > 2) c##r##2 = _mm256_add_epi32(c##r##2, _mm256_madd_epi16(av, b2));            \
   }
 #define STORE1(r, j)                                                                        \
   if (NBK > j && n0 + 8 * j < N)                                                            \
@@ -46,7 +47,7 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
 #define STORE_ROW(r)                                                                        \
   if ((r) < valid) {                                                                        \
     int8_t* o = out + (size_t)(m0 + (r)) * N;                                               \
-    STORE1(r, 0) STORE1(r, 1) STORE1(r, 2)                                                  \
+    STORE1(r, 0) STORE1(r, 1)                                                               \
   }
 /* rows past M repeat the last valid row and are not stored */
 #define ROW_PTR(r) const int16_t* ap##r = a + (size_t)((r) < valid ? (r) : valid - 1) * p->kp;
@@ -65,7 +66,6 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     for (int32_t kk = 0; kk < p->kp / 2; ++kk, bb += 16) {                                  \
       const __m256i b0 = _mm256_loadu_si256((const __m256i*)bb);                            \
       const __m256i b1 = NBK > 1 ? _mm256_loadu_si256((const __m256i*)(bb + bblock)) : z;   \
-      const __m256i b2 = NBK > 2 ? _mm256_loadu_si256((const __m256i*)(bb + 2 * bblock)) : z; \
       MAC_ROW(0) MAC_ROW(1) MAC_ROW(2) MAC_ROW(3)                                           \
     }                                                                                       \
     STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3)                                     \
@@ -73,7 +73,6 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
 
 DEFINE_TILE(1)
 DEFINE_TILE(2)
-DEFINE_TILE(3)
 
 /* Direct A rows (1x1 conv, fully connected): x - input_zp as int16, 16 at a time. */
 static QIE_AVX2 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* input, int32_t m0,
@@ -107,9 +106,8 @@ static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32
       packed_mt = mt;
     }
     const int32_t n0 = nt * NR;
-    const int nbk = (p->np - n0) / 8 < 3 ? (p->np - n0) / 8 : 3;
-    if (nbk == 3) tile3(p, a, valid, b, &rqa, &rqk, m0, n0, args->output);
-    else if (nbk == 2) tile2(p, a, valid, b, &rqa, &rqk, m0, n0, args->output);
+    const int nbk = (p->np - n0) / 8 < NR / 8 ? (p->np - n0) / 8 : NR / 8;
+    if (nbk == 2) tile2(p, a, valid, b, &rqa, &rqk, m0, n0, args->output);
     else tile1(p, a, valid, b, &rqa, &rqk, m0, n0, args->output);
   }
 }
@@ -122,6 +120,6 @@ static size_t scratch_of(const plan* p) {
 /* ---- descriptors: conv 1x1, conv im2col, fully connected ---- */
 
 #include "qs8_gemm_descriptors.h"
-QIE_X86_GEMM_DESCRIPTORS(qs8_conv_nhwc_1x1_4x24__avx2, qs8_conv_nhwc_im2col_4x24__avx2,
-                         qs8_fc_4x24__avx2);
+QIE_X86_GEMM_DESCRIPTORS(qs8_conv_nhwc_1x1_4x16__avx2, qs8_conv_nhwc_im2col_4x16__avx2,
+                         qs8_fc_4x16__avx2);
 #endif
