@@ -13,13 +13,21 @@ static inline QIE_AVX2 __m256i load8(const int8_t* x, int32_t n) {
   return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)tmp));
 }
 
+/* Channels c0..c0+7 of acc to int8: the fused epilogue when the layer has it. */
+static inline __attribute__((always_inline)) QIE_AVX2 __m128i requant8(
+    __m256i acc, const qie_rq_arrays* rqa, const qie_rq_fused* fz, int32_t c0, const qie_rq256* rqk) {
+  return fz->fused ? qie_narrow8(qie_rq256_fused32(acc, &fz->block[c0 / 8], rqk))
+                   : qie_rq256_apply(acc, rqa, c0, rqk);
+}
+
 static inline QIE_AVX2 __m256i mac(__m256i acc, __m256i x, const int32_t* w) {
   return _mm256_add_epi32(acc, _mm256_madd_epi16(x, _mm256_loadu_si256((const __m256i*)w)));
 }
 
 /* Four channel blocks at once (independent chains), then one block at a time. */
 static QIE_AVX2 void pixel(const int8_t* const* tap, int taps, const int32_t* w, int32_t np,
-                           int32_t C, const qie_rq_arrays* rqa, const qie_rq256* rqk, int8_t* out) {
+                           int32_t C, const qie_rq_arrays* rqa, const qie_rq_fused* fz,
+                           const qie_rq256* rqk, int8_t* out) {
   int32_t c0 = 0;
   for (; c0 + 32 <= C; c0 += 32) {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
@@ -31,36 +39,42 @@ static QIE_AVX2 void pixel(const int8_t* const* tap, int taps, const int32_t* w,
       a2 = mac(a2, load8(x + 16, 8), wt + 16);
       a3 = mac(a3, load8(x + 24, 8), wt + 24);
     }
-    qie_store8(out + c0, qie_rq256_apply(a0, rqa, c0, rqk), 8);
-    qie_store8(out + c0 + 8, qie_rq256_apply(a1, rqa, c0 + 8, rqk), 8);
-    qie_store8(out + c0 + 16, qie_rq256_apply(a2, rqa, c0 + 16, rqk), 8);
-    qie_store8(out + c0 + 24, qie_rq256_apply(a3, rqa, c0 + 24, rqk), 8);
+    qie_store8(out + c0, requant8(a0, rqa, fz, c0, rqk), 8);
+    qie_store8(out + c0 + 8, requant8(a1, rqa, fz, c0 + 8, rqk), 8);
+    qie_store8(out + c0 + 16, requant8(a2, rqa, fz, c0 + 16, rqk), 8);
+    qie_store8(out + c0 + 24, requant8(a3, rqa, fz, c0 + 24, rqk), 8);
   }
   for (; c0 < C; c0 += 8) {
     const int32_t n = C - c0;
     __m256i acc = _mm256_setzero_si256();
     for (int t = 0; t < taps; ++t) acc = mac(acc, load8(tap[t] + c0, n), w + (size_t)t * np + c0);
-    qie_store8(out + c0, qie_rq256_apply(acc, rqa, c0, rqk), n);
+    qie_store8(out + c0, requant8(acc, rqa, fz, c0, rqk), n);
   }
 }
 
 /* One input channel fanned out to every output channel: each tap is one byte. */
 static QIE_AVX2 void pixel_fanout(const int8_t* const* tap, int taps, const int32_t* w, int32_t np,
-                                  int32_t C, const qie_rq_arrays* rqa, const qie_rq256* rqk,
-                                  int8_t* out) {
+                                  int32_t C, const qie_rq_arrays* rqa, const qie_rq_fused* fz,
+                                  const qie_rq256* rqk, int8_t* out) {
   for (int32_t c0 = 0; c0 < C; c0 += 8) {
     __m256i acc = _mm256_setzero_si256();
     for (int t = 0; t < taps; ++t) acc = mac(acc, _mm256_set1_epi32(*tap[t]), w + (size_t)t * np + c0);
-    qie_store8(out + c0, qie_rq256_apply(acc, rqa, c0, rqk), C - c0);
+    qie_store8(out + c0, requant8(acc, rqa, fz, c0, rqk), C - c0);
   }
 }
 
 static bool supports(const qie_qs8_conv_params* p) { return qie_dw_supported(p); }
+/* Packed: the shared depthwise layout (qs8_dw_pack.h), then the fused epilogue
+ * blocks (qs8_gemm.h), built from the final bias. */
 static size_t packed_bytes(const qie_qs8_conv_params* p) {
-  return qie_dw_packed_bytes(qie_dw_layout_of(p, 8));
+  const qie_dw_layout l = qie_dw_layout_of(p, 8);
+  return qie_dw_packed_bytes(l) + qie_rq_fused_bytes(l.np);
 }
 static void pack(const qie_qs8_conv_params* p, const void* f, const void* b, void* o) {
-  qie_dw_pack(p, qie_dw_layout_of(p, 8), f, b, o);
+  const qie_dw_layout l = qie_dw_layout_of(p, 8);
+  qie_dw_pack(p, l, f, b, o);
+  qie_rq_fused_fill(qie_rq_arrays_at(o, l.np), &p->rq, p->g.out_c, l.np,
+                    (qie_rq_fused*)((char*)o + qie_dw_packed_bytes(l)));
 }
 static int32_t items(const qie_qs8_conv_params* p) { return p->g.batches * p->g.out_h; }
 
@@ -71,6 +85,7 @@ static QIE_AVX2 void run(const qie_qs8_conv_params* p, const qie_kernel_args* a,
   const qie_rq_arrays rqa = qie_rq_arrays_at((void*)a->packed, l.np);
   const int32_t* w = qie_dw_weights(a->packed, l);
   const int8_t* zp_row = qie_dw_zp_row(a->packed, l);
+  const qie_rq_fused* fz = (const qie_rq_fused*)((const char*)a->packed + qie_dw_packed_bytes(l));
   const qie_rq256 rqk = qie_rq256_make(&p->rq);
   const int8_t* input = a->input;
   int8_t* output = a->output;
@@ -92,8 +107,8 @@ static QIE_AVX2 void run(const qie_qs8_conv_params* p, const qie_kernel_args* a,
                        : image + ((size_t)iy * g->in_w + ix) * g->in_c;
         }
       }
-      if (g->in_c == 1) pixel_fanout(tap, t, w, l.np, g->out_c, &rqa, &rqk, out);
-      else pixel(tap, t, w, l.np, g->out_c, &rqa, &rqk, out);
+      if (g->in_c == 1) pixel_fanout(tap, t, w, l.np, g->out_c, &rqa, fz, &rqk, out);
+      else pixel(tap, t, w, l.np, g->out_c, &rqa, fz, &rqk, out);
     }
   }
 }

@@ -22,14 +22,18 @@ static plan make_plan(qie_gemm_shape s) {
   return p;
 }
 
-static size_t packed_bytes(const plan* p) {
-  return qie_rq_arrays_bytes(p->np) + qie_pack_b_i16_bytes(p->s.K, p->s.N);
-}
+/* Packed: [epilogue arrays][fused epilogue blocks][B]. */
+static size_t fused_at(const plan* p) { return qie_rq_arrays_bytes(p->np); }
+static size_t b_at(const plan* p) { return fused_at(p) + qie_rq_fused_bytes(p->np); }
+
+static size_t packed_bytes(const plan* p) { return b_at(p) + qie_pack_b_i16_bytes(p->s.K, p->s.N); }
 
 static void pack(const plan* p, const void* filter, const void* bias, void* packed) {
   memset(packed, 0, packed_bytes(p));
-  qie_rq_arrays_fill(qie_rq_arrays_at(packed, p->np), p->s.rq, bias, p->s.N);
-  qie_pack_b_i16(filter, p->s.K, p->s.N, (int16_t*)((char*)packed + qie_rq_arrays_bytes(p->np)));
+  const qie_rq_arrays a = qie_rq_arrays_at(packed, p->np);
+  qie_rq_arrays_fill(a, p->s.rq, bias, p->s.N);
+  qie_rq_fused_fill(a, p->s.rq, p->s.N, p->np, (qie_rq_fused*)((char*)packed + fused_at(p)));
+  qie_pack_b_i16(filter, p->s.K, p->s.N, (int16_t*)((char*)packed + b_at(p)));
 }
 
 #define ACC_ROW(r) __m256i c##r##0 = z, c##r##1 = z;
@@ -43,7 +47,10 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
   }
 #define STORE1(r, j)                                                                        \
   if (NBK > j && n0 + 8 * j < N)                                                            \
-    qie_store8(o + n0 + 8 * j, qie_rq256_apply(c##r##j, rqa, n0 + 8 * j, rqk), N - n0 - 8 * j);
+    qie_store8(o + n0 + 8 * j,                                                              \
+               FUSED ? qie_narrow8(qie_rq256_fused32(c##r##j, &fz->block[n0 / 8 + j], rqk))  \
+                     : qie_rq256_apply(c##r##j, rqa, n0 + 8 * j, rqk),                      \
+               N - n0 - 8 * j);
 #define STORE_ROW(r)                                                                        \
   if ((r) < valid) {                                                                        \
     int8_t* o = out + (size_t)(m0 + (r)) * N;                                               \
@@ -52,11 +59,12 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
 /* rows past M repeat the last valid row and are not stored */
 #define ROW_PTR(r) const int16_t* ap##r = a + (size_t)((r) < valid ? (r) : valid - 1) * p->kp;
 
-#define DEFINE_TILE(NBK_)                                                                   \
-  static QIE_AVX2 void tile##NBK_(const plan* p, const int16_t* a, int32_t valid,           \
+#define DEFINE_TILE(NBK_, FUSED_)                                                           \
+  static QIE_AVX2 void tile##NBK_##_##FUSED_(const plan* p, const int16_t* a, int32_t valid, \
                                   const int16_t* b, const qie_rq_arrays* rqa,               \
-                                  const qie_rq256* rqk, int32_t m0, int32_t n0, int8_t* out) { \
-    enum { NBK = NBK_ };                                                                    \
+                                  const qie_rq_fused* fz, const qie_rq256* rqk, int32_t m0, \
+                                  int32_t n0, int8_t* out) {                                \
+    enum { NBK = NBK_, FUSED = FUSED_ };                                                    \
     const __m256i z = _mm256_setzero_si256();                                               \
     ROW_PTR(0) ROW_PTR(1) ROW_PTR(2) ROW_PTR(3)                                             \
     ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3)                                             \
@@ -71,8 +79,10 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3)                                     \
   }
 
-DEFINE_TILE(1)
-DEFINE_TILE(2)
+DEFINE_TILE(1, 0)
+DEFINE_TILE(2, 0)
+DEFINE_TILE(1, 1)
+DEFINE_TILE(2, 1)
 
 /* Direct A rows (1x1 conv, fully connected): x - input_zp as int16, 16 at a time. */
 static QIE_AVX2 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* input, int32_t m0,
@@ -93,7 +103,8 @@ static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32
                                int32_t end, void* scratch) {
   int16_t* a = scratch;
   const qie_rq_arrays rqa = qie_rq_arrays_at((void*)args->packed, p->np);
-  const int16_t* b = (const int16_t*)((const char*)args->packed + qie_rq_arrays_bytes(p->np));
+  const qie_rq_fused* fz = (const qie_rq_fused*)((const char*)args->packed + fused_at(p));
+  const int16_t* b = (const int16_t*)((const char*)args->packed + b_at(p));
   const qie_rq256 rqk = qie_rq256_make(p->s.rq);
   int32_t packed_mt = -1;
   for (int32_t item = begin; item < end; ++item) {
@@ -107,8 +118,13 @@ static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32
     }
     const int32_t n0 = nt * NR;
     const int nbk = (p->np - n0) / 8 < NR / 8 ? (p->np - n0) / 8 : NR / 8;
-    if (nbk == 2) tile2(p, a, valid, b, &rqa, &rqk, m0, n0, args->output);
-    else tile1(p, a, valid, b, &rqa, &rqk, m0, n0, args->output);
+    if (fz->fused) {
+      if (nbk == 2) tile2_1(p, a, valid, b, &rqa, fz, &rqk, m0, n0, args->output);
+      else tile1_1(p, a, valid, b, &rqa, fz, &rqk, m0, n0, args->output);
+    } else {
+      if (nbk == 2) tile2_0(p, a, valid, b, &rqa, fz, &rqk, m0, n0, args->output);
+      else tile1_0(p, a, valid, b, &rqa, fz, &rqk, m0, n0, args->output);
+    }
   }
 }
 
