@@ -15,11 +15,15 @@ static inline QIE_AVX2 __m128i load8b(const int8_t* x, int32_t n) {
   return _mm_loadl_epi64((const __m128i*)tmp);
 }
 
-/* Channels c0..c0+7 of acc to int8: the fused epilogue when the layer has it. */
-static inline __attribute__((always_inline)) QIE_AVX2 __m128i requant8(
+/* Channels c0..c0+7 of acc (bias added) to int32 outputs: the fused epilogue
+ * when the layer has it. */
+static inline __attribute__((always_inline)) QIE_AVX2 __m256i requant(
     __m256i acc, const qie_rq_arrays* rqa, const qie_rq_fused* fz, int32_t c0, const qie_rq256* rqk) {
-  return fz->fused ? qie_narrow8(qie_rq256_fused32(acc, &fz->block[c0 / 8], rqk))
-                   : qie_rq256_apply(acc, rqa, c0, rqk);
+  return fz->fused ? qie_rq256_fused32(acc, &fz->block[c0 / 8], rqk) : qie_rq256_value(acc, rqa, c0, rqk);
+}
+
+static inline QIE_AVX2 __m256i bias8(const qie_rq_arrays* rqa, int32_t c0) {
+  return _mm256_loadu_si256((const __m256i*)(rqa->bias + c0));
 }
 
 /* acc + the products of 8 channels at two taps; xy holds their input bytes
@@ -36,7 +40,7 @@ static QIE_AVX2 void pixel(const int8_t* const* tap, int taps, const int32_t* w,
   const int pairs = (taps + 1) / 2;
   int32_t c0 = 0;
   for (; c0 + 32 <= C; c0 += 32) {
-    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    __m256i a0 = bias8(rqa, c0), a1 = bias8(rqa, c0 + 8), a2 = bias8(rqa, c0 + 16), a3 = bias8(rqa, c0 + 24);
     for (int q = 0; q < pairs; ++q) {
       /* an odd last tap reads itself again: its pair's weight is 0 */
       const int8_t* x = tap[2 * q] + c0;
@@ -50,20 +54,19 @@ static QIE_AVX2 void pixel(const int8_t* const* tap, int taps, const int32_t* w,
       a2 = mac2(a2, _mm_unpacklo_epi8(xh, yh), wt + 16);
       a3 = mac2(a3, _mm_unpackhi_epi8(xh, yh), wt + 24);
     }
-    qie_store8(out + c0, requant8(a0, rqa, fz, c0, rqk), 8);
-    qie_store8(out + c0 + 8, requant8(a1, rqa, fz, c0 + 8, rqk), 8);
-    qie_store8(out + c0 + 16, requant8(a2, rqa, fz, c0 + 16, rqk), 8);
-    qie_store8(out + c0 + 24, requant8(a3, rqa, fz, c0 + 24, rqk), 8);
+    _mm256_storeu_si256((__m256i*)(out + c0),
+                        qie_narrow32(requant(a0, rqa, fz, c0, rqk), requant(a1, rqa, fz, c0 + 8, rqk),
+                                     requant(a2, rqa, fz, c0 + 16, rqk), requant(a3, rqa, fz, c0 + 24, rqk)));
   }
   for (; c0 < C; c0 += 8) {
     const int32_t n = C - c0;
-    __m256i acc = _mm256_setzero_si256();
+    __m256i acc = bias8(rqa, c0);
     for (int q = 0; q < pairs; ++q) {
       const int8_t* y = tap[2 * q + 1 < taps ? 2 * q + 1 : 2 * q];
       acc = mac2(acc, _mm_unpacklo_epi8(load8b(tap[2 * q] + c0, n), load8b(y + c0, n)),
                  w + (size_t)q * np + c0);
     }
-    qie_store8(out + c0, requant8(acc, rqa, fz, c0, rqk), n);
+    qie_store8(out + c0, qie_narrow8(requant(acc, rqa, fz, c0, rqk)), n);
   }
 }
 
@@ -73,13 +76,13 @@ static QIE_AVX2 void pixel_fanout(const int8_t* const* tap, int taps, const int3
                                   const qie_rq256* rqk, int8_t* out) {
   const int pairs = (taps + 1) / 2;
   for (int32_t c0 = 0; c0 < C; c0 += 8) {
-    __m256i acc = _mm256_setzero_si256();
+    __m256i acc = bias8(rqa, c0);
     for (int q = 0; q < pairs; ++q) {
       const int16_t x0 = *tap[2 * q], x1 = 2 * q + 1 < taps ? *tap[2 * q + 1] : 0;
       const __m256i x = _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)x0 | (uint32_t)(uint16_t)x1 << 16));
       acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, _mm256_loadu_si256((const __m256i*)(w + (size_t)q * np + c0))));
     }
-    qie_store8(out + c0, requant8(acc, rqa, fz, c0, rqk), C - c0);
+    qie_store8(out + c0, qie_narrow8(requant(acc, rqa, fz, c0, rqk)), C - c0);
   }
 }
 

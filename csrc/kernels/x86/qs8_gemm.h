@@ -54,15 +54,14 @@ void qie_rq_arrays_fill(qie_rq_arrays a, const qie_qs8_requant* rq, const int32_
                         int32_t n);
 
 /* The AVX2 kernels' one-rounding fixed-point epilogue (requant_avx2.h): per
- * 8-channel block, the bias and multiplier, the odd channels' multipliers in the
+ * 8-channel block, the multiplier, the odd channels' multipliers in the
  * low half of each 64-bit lane, r - 1, and as 64-bit lanes (even channels, odd
- * channels) the addend with and without the negative-product correction. Built at
- * pack time after the bias is final. `fused` is 0 when some live channel's right
+ * channels) the addend with and without the negative-product correction. `fused` is 0 when some live channel's right
  * shift is outside [1, QIE_RQ_FUSED_MAX_R] (or in float mode): those layers keep
  * the two-step epilogue. */
 #define QIE_RQ_FUSED_MAX_R 20
 typedef struct {
-  int32_t bias[8], mult[8], mult_odd[8], rm1[8];
+  int32_t mult[8], mult_odd[8], rm1[8];
   int64_t add_e[4], add_o[4], addneg_e[4], addneg_o[4];
 } qie_rq_fused8;
 

@@ -36,7 +36,8 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
   qie_pack_b_i16(filter, p->s.K, p->s.N, (int16_t*)((char*)packed + b_at(p)));
 }
 
-#define ACC_ROW(r) __m256i c##r##0 = z, c##r##1 = z;
+/* accumulators start at the bias (the epilogue takes acc + bias) */
+#define ACC_ROW(r) __m256i c##r##0 = bias0, c##r##1 = bias1;
 #define MAC_ROW(r)                                                                          \
   {                                                                                         \
     int32_t a2;                                                                             \
@@ -45,16 +46,19 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     c##r##0 = _mm256_add_epi32(c##r##0, _mm256_madd_epi16(av, b0));                         \
     if (NBK > 1) c##r##1 = _mm256_add_epi32(c##r##1, _mm256_madd_epi16(av, b1));            \
   }
+#define VALUE(r, j)                                                                         \
+  (FUSED ? qie_rq256_fused32(c##r##j, &fz->block[n0 / 8 + j], rqk)                          \
+         : qie_rq256_value(c##r##j, rqa, n0 + 8 * j, rqk))
 #define STORE1(r, j)                                                                        \
-  if (NBK > j && n0 + 8 * j < N)                                                            \
-    qie_store8(o + n0 + 8 * j,                                                              \
-               FUSED ? qie_narrow8(qie_rq256_fused32(c##r##j, &fz->block[n0 / 8 + j], rqk))  \
-                     : qie_rq256_apply(c##r##j, rqa, n0 + 8 * j, rqk),                      \
-               N - n0 - 8 * j);
+  if (NBK > j && n0 + 8 * j < N) qie_store8(o + n0 + 8 * j, qie_narrow8(VALUE(r, j)), N - n0 - 8 * j);
 #define STORE_ROW(r)                                                                        \
   if ((r) < valid) {                                                                        \
     int8_t* o = out + (size_t)(m0 + (r)) * N;                                               \
-    STORE1(r, 0) STORE1(r, 1)                                                               \
+    if (NBK == 2 && n0 + 16 <= N)                                                           \
+      _mm_storeu_si128((__m128i*)(o + n0), qie_narrow16(VALUE(r, 0), VALUE(r, 1)));         \
+    else {                                                                                  \
+      STORE1(r, 0) STORE1(r, 1)                                                             \
+    }                                                                                       \
   }
 /* rows past M repeat the last valid row and are not stored */
 #define ROW_PTR(r) const int16_t* ap##r = a + (size_t)((r) < valid ? (r) : valid - 1) * p->kp;
@@ -66,6 +70,8 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
                                   int32_t n0, int8_t* out) {                                \
     enum { NBK = NBK_, FUSED = FUSED_ };                                                    \
     const __m256i z = _mm256_setzero_si256();                                               \
+    const __m256i bias0 = _mm256_loadu_si256((const __m256i*)(rqa->bias + n0));             \
+    const __m256i bias1 = NBK > 1 ? _mm256_loadu_si256((const __m256i*)(rqa->bias + n0 + 8)) : z; \
     ROW_PTR(0) ROW_PTR(1) ROW_PTR(2) ROW_PTR(3)                                             \
     ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3)                                             \
     const int32_t N = p->s.N;                                                               \

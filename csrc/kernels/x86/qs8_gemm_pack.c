@@ -81,7 +81,6 @@ void qie_rq_fused_fill(qie_rq_arrays a, const qie_qs8_requant* rq, int32_t n, in
     const int32_t m = c < n ? a.mult[c] : 0;
     const int32_t r = m != 0 ? a.right[c] : 1;
     const int64_t add = ((int64_t)1 << 30) + (1 + 2 * (int64_t)rq->output_zp) * ((int64_t)1 << (30 + r));
-    b->bias[lane] = c < n ? a.bias[c] : 0;
     b->mult[lane] = m;
     b->rm1[lane] = r - 1;
     if (lane % 2 == 0) {
