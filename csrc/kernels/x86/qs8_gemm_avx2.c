@@ -105,6 +105,45 @@ static QIE_AVX2 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* inp
   }
 }
 
+/* im2col A rows: output pixels m0.. in order, so (image, oy, ox) advance without
+ * divisions; a filter row of adjacent input pixels (dilation 1, inside the
+ * width) converts 8 bytes at a time; any other row goes to qie_pack_a_i16. */
+static QIE_AVX2 void pack_rows_im2col(const qie_gemm_shape* s, const int8_t* input, int32_t m0,
+                                      int32_t rows, int32_t kp, int16_t* dst) {
+  const qie_conv_geom* g = s->g;
+  const int32_t zp = s->rq->input_zp;
+  const __m128i zpv = _mm_set1_epi16((short)zp);
+  const int32_t per_image = g->out_h * g->out_w;
+  int32_t b = m0 / per_image, oy = (m0 % per_image) / g->out_w, ox = m0 % g->out_w;
+  const int32_t run = g->k_w * g->in_c;
+  for (int32_t r = 0; r < rows; ++r, dst += kp) {
+    const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
+    if (g->dilation_w == 1 && x0 >= 0 && x0 + g->k_w <= g->in_w) {
+      int16_t* d = dst;
+      for (int32_t ky = 0; ky < g->k_h; ++ky, d += run) {
+        const int32_t iy = y0 + ky * g->dilation_h;
+        if (iy < 0 || iy >= g->in_h) {
+          memset(d, 0, sizeof(int16_t) * (size_t)run); /* a padding tap is x - zp = 0 */
+          continue;
+        }
+        const int8_t* x = input + (((size_t)b * g->in_h + iy) * g->in_w + x0) * g->in_c;
+        int32_t c = 0;
+        for (; c + 8 <= run; c += 8)
+          _mm_storeu_si128((__m128i*)(d + c),
+                           _mm_sub_epi16(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i*)(x + c))), zpv));
+        for (; c < run; ++c) d[c] = (int16_t)(x[c] - zp);
+      }
+      for (int32_t k = s->K; k < kp; ++k) dst[k] = 0;
+    } else {
+      qie_pack_a_i16(s, input, m0 + r, 1, kp, dst);
+    }
+    if (++ox == g->out_w) {
+      ox = 0;
+      if (++oy == g->out_h) oy = 0, ++b;
+    }
+  }
+}
+
 static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32_t begin,
                                int32_t end, void* scratch) {
   int16_t* a = scratch;
@@ -119,7 +158,7 @@ static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32
     const int32_t valid = p->s.M - m0 < MR ? p->s.M - m0 : MR;
     if (mt != packed_mt) {
       if (p->s.rows == QIE_GEMM_ROWS_DIRECT) pack_rows_direct(&p->s, args->input, m0, valid, p->kp, a);
-      else qie_pack_a_i16(&p->s, args->input, m0, valid, p->kp, a);
+      else pack_rows_im2col(&p->s, args->input, m0, valid, p->kp, a);
       packed_mt = mt;
     }
     const int32_t n0 = nt * NR;
