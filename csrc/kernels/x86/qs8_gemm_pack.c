@@ -71,7 +71,8 @@ size_t qie_rq_fused_bytes(int32_t np) {
 void qie_rq_fused_fill(qie_rq_arrays a, const qie_qs8_requant* rq, int32_t n, int32_t np,
                        qie_rq_fused* out) {
   memset(out, 0, qie_rq_fused_bytes(np));
-  if (rq->mode != QIE_RQ_FIXED) return;
+  /* the bounds below assume an int8 zero point */
+  if (rq->mode != QIE_RQ_FIXED || rq->output_zp < -128 || rq->output_zp > 127) return;
   for (int32_t c = 0; c < n; ++c)
     if (a.mult[c] != 0 && (a.left[c] != 0 || a.right[c] < 1 || a.right[c] > QIE_RQ_FUSED_MAX_R)) return;
   out->fused = 1;
