@@ -1,14 +1,14 @@
 /* int8 conv (1x1 and im2col) and fully connected as one GEMM on vpmaddwd (AVX2):
- * A as int16 x - input_zp, B as int16 pairs. Tile: 4 rows x up to 16 channels
- * (8 ymm accumulators: with 4x24, 12 accumulators + 3 B + A + the product need 17
- * registers and gcc kept one accumulator on the stack, a store-to-load chain in
- * the inner loop). A work item is one tile. */
+ * A as int16 x - input_zp, B as int16 pairs. Tile: 6 rows x up to 16 channels:
+ * 12 ymm accumulators + 2 B + the broadcast A + the product fill the 16 registers
+ * exactly (with 4x24, 17 were needed and gcc kept an accumulator on the stack, a
+ * store-to-load chain in the inner loop). A work item is one tile. */
 #if defined(__x86_64__)
 #include <string.h>
 
 #include "requant_avx2.h"
 
-#define MR 4
+#define MR 6
 #define NR 16
 
 typedef struct {
@@ -72,17 +72,17 @@ static void pack(const plan* p, const void* filter, const void* bias, void* pack
     const __m256i z = _mm256_setzero_si256();                                               \
     const __m256i bias0 = _mm256_loadu_si256((const __m256i*)(rqa->bias + n0));             \
     const __m256i bias1 = NBK > 1 ? _mm256_loadu_si256((const __m256i*)(rqa->bias + n0 + 8)) : z; \
-    ROW_PTR(0) ROW_PTR(1) ROW_PTR(2) ROW_PTR(3)                                             \
-    ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3)                                             \
+    ROW_PTR(0) ROW_PTR(1) ROW_PTR(2) ROW_PTR(3) ROW_PTR(4) ROW_PTR(5)                       \
+    ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3) ACC_ROW(4) ACC_ROW(5)                       \
     const int32_t N = p->s.N;                                                               \
     const size_t bblock = (size_t)p->kp * 8; /* int16 per 8-channel block */               \
     const int16_t* bb = b + (size_t)(n0 / 8) * bblock;                                      \
     for (int32_t kk = 0; kk < p->kp / 2; ++kk, bb += 16) {                                  \
       const __m256i b0 = _mm256_loadu_si256((const __m256i*)bb);                            \
       const __m256i b1 = NBK > 1 ? _mm256_loadu_si256((const __m256i*)(bb + bblock)) : z;   \
-      MAC_ROW(0) MAC_ROW(1) MAC_ROW(2) MAC_ROW(3)                                           \
+      MAC_ROW(0) MAC_ROW(1) MAC_ROW(2) MAC_ROW(3) MAC_ROW(4) MAC_ROW(5)                     \
     }                                                                                       \
-    STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3)                                     \
+    STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3) STORE_ROW(4) STORE_ROW(5)           \
   }
 
 DEFINE_TILE(1, 0)
@@ -181,6 +181,6 @@ static size_t scratch_of(const plan* p) {
 /* ---- descriptors: conv 1x1, conv im2col, fully connected ---- */
 
 #include "qs8_gemm_descriptors.h"
-QIE_X86_GEMM_DESCRIPTORS(qs8_conv_nhwc_1x1_4x16__avx2, qs8_conv_nhwc_im2col_4x16__avx2,
-                         qs8_fc_4x16__avx2);
+QIE_X86_GEMM_DESCRIPTORS(qs8_conv_nhwc_1x1_6x16__avx2, qs8_conv_nhwc_im2col_6x16__avx2,
+                         qs8_fc_6x16__avx2);
 #endif
