@@ -34,17 +34,18 @@ static inline QIE_AVX2 __m256i mac2(__m256i acc, __m128i xy, const int32_t* w) {
 }
 
 /* Four channel blocks at once (independent chains), then one block at a time. */
-static QIE_AVX2 void pixel(const int8_t* const* tap, int taps, const int32_t* w, int32_t np,
-                           int32_t C, const qie_rq_arrays* rqa, const qie_rq_fused* fz,
-                           const qie_rq256* rqk, int8_t* out) {
+/* tap[] has an even count of entries: an odd last tap is repeated after itself
+ * (its pair's weight is 0). */
+static inline __attribute__((always_inline)) QIE_AVX2 void pixel_n(
+    const int8_t* const* tap, int taps, const int32_t* w, int32_t np, int32_t C,
+    const qie_rq_arrays* rqa, const qie_rq_fused* fz, const qie_rq256* rqk, int8_t* out) {
   const int pairs = (taps + 1) / 2;
   int32_t c0 = 0;
   for (; c0 + 32 <= C; c0 += 32) {
     __m256i a0 = bias8(rqa, c0), a1 = bias8(rqa, c0 + 8), a2 = bias8(rqa, c0 + 16), a3 = bias8(rqa, c0 + 24);
     for (int q = 0; q < pairs; ++q) {
-      /* an odd last tap reads itself again: its pair's weight is 0 */
       const int8_t* x = tap[2 * q] + c0;
-      const int8_t* y = tap[2 * q + 1 < taps ? 2 * q + 1 : 2 * q] + c0;
+      const int8_t* y = tap[2 * q + 1] + c0;
       const int32_t* wt = w + (size_t)q * np + c0;
       const __m128i xl = _mm_loadu_si128((const __m128i*)x), yl = _mm_loadu_si128((const __m128i*)y);
       const __m128i xh = _mm_loadu_si128((const __m128i*)(x + 16));
@@ -62,12 +63,19 @@ static QIE_AVX2 void pixel(const int8_t* const* tap, int taps, const int32_t* w,
     const int32_t n = C - c0;
     __m256i acc = bias8(rqa, c0);
     for (int q = 0; q < pairs; ++q) {
-      const int8_t* y = tap[2 * q + 1 < taps ? 2 * q + 1 : 2 * q];
-      acc = mac2(acc, _mm_unpacklo_epi8(load8b(tap[2 * q] + c0, n), load8b(y + c0, n)),
+      acc = mac2(acc, _mm_unpacklo_epi8(load8b(tap[2 * q] + c0, n), load8b(tap[2 * q + 1] + c0, n)),
                  w + (size_t)q * np + c0);
     }
     qie_store8(out + c0, qie_narrow8(requant(acc, rqa, fz, c0, rqk)), n);
   }
+}
+
+/* 3x3, the common window, with its tap loop unrolled */
+static QIE_AVX2 void pixel(const int8_t* const* tap, int taps, const int32_t* w, int32_t np,
+                           int32_t C, const qie_rq_arrays* rqa, const qie_rq_fused* fz,
+                           const qie_rq256* rqk, int8_t* out) {
+  if (taps == 9) pixel_n(tap, 9, w, np, C, rqa, fz, rqk, out);
+  else pixel_n(tap, taps, w, np, C, rqa, fz, rqk, out);
 }
 
 /* One input channel fanned out to every output channel: each tap is one byte. */
@@ -152,6 +160,7 @@ static QIE_AVX2 void run(const qie_qs8_conv_params* p, const qie_kernel_args* a,
           }
         }
       }
+      if (t % 2) tap[t] = tap[t - 1]; /* t < QIE_DW_MAX_TAPS, which is even */
       if (g->in_c == 1) pixel_fanout(tap, t, w, l.np, g->out_c, &rqa, fz, &rqk, out);
       else pixel(tap, t, w, l.np, g->out_c, &rqa, fz, &rqk, out);
     }
