@@ -110,6 +110,9 @@ static qie_qs8_requant requant(int32_t channels, requant_store* s) {
   }
   rq.mode = chance(30) ? QIE_RQ_FLOAT : QIE_RQ_FIXED;
   const int per_channel = chance(70);
+  /* every right shift in [1, 20] (x86's one-rounding epilogue; its ends often),
+   * zero multipliers with any shift */
+  const int one_rounding = chance(35);
   for (int32_t c = 0; c < channels; ++c) {
     if (c > 0 && !per_channel) {
       s->mult[c] = s->mult[0], s->shift[c] = s->shift[0], s->scale[c] = s->scale[0];
@@ -117,6 +120,8 @@ static qie_qs8_requant requant(int32_t channels, requant_store* s) {
     }
     s->mult[c] = chance(10) ? INT32_MAX : (chance(5) ? 0 : range(1 << 30, INT32_MAX));
     s->shift[c] = chance(10) ? -31 : (chance(10) ? range(1, 4) : range(-20, 0));
+    if (one_rounding && s->mult[c] != 0)
+      s->shift[c] = chance(15) ? -1 : (chance(15) ? -20 : range(-20, -1));
     s->scale[c] = chance(10) ? frand(1.0f, 40.0f) : frand(1e-6f, 0.05f);
   }
   rq.multiplier = s->mult, rq.shift = s->shift, rq.scale = s->scale;
@@ -130,7 +135,11 @@ static void fill_i8(int8_t* p, size_t n) {
 }
 static void fill_bias(int32_t* p, size_t n) {
   const int32_t span = chance(10) ? (1 << 30) : (1 << 16);
-  for (size_t i = 0; i < n; ++i) p[i] = range(-span, span);
+  /* sometimes at the int32 ends, so accumulators reach (and wrap past) the limits */
+  const int edge = chance(8);
+  for (size_t i = 0; i < n; ++i)
+    p[i] = edge ? (chance(50) ? range(INT32_MAX - (1 << 22), INT32_MAX) : range(INT32_MIN, INT32_MIN + (1 << 22)))
+                : range(-span, span);
 }
 static void fill_f32(float* p, size_t n) {
   for (size_t i = 0; i < n; ++i) p[i] = frand(-2.0f, 2.0f);

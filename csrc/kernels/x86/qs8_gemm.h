@@ -53,6 +53,28 @@ qie_rq_arrays qie_rq_arrays_at(void* packed, int32_t np);
 void qie_rq_arrays_fill(qie_rq_arrays a, const qie_qs8_requant* rq, const int32_t* bias_in,
                         int32_t n);
 
+/* The AVX2 kernels' one-rounding fixed-point epilogue (requant_avx2.h): per
+ * 8-channel block, the multiplier, the odd channels' multipliers in the
+ * low half of each 64-bit lane, r - 1, and as 64-bit lanes (even channels, odd
+ * channels) the addend with and without the negative-product correction. `fused` is 0 when some live channel's right
+ * shift is outside [1, QIE_RQ_FUSED_MAX_R] (or in float mode): those layers keep
+ * the two-step epilogue. */
+#define QIE_RQ_FUSED_MAX_R 20
+typedef struct {
+  int32_t mult[8], mult_odd[8], rm1[8];
+  int64_t add_e[4], add_o[4], addneg_e[4], addneg_o[4];
+} qie_rq_fused8;
+
+typedef struct {
+  int32_t fused;
+  int32_t pad_[15]; /* the blocks start 64-byte aligned from the header */
+  qie_rq_fused8 block[];
+} qie_rq_fused;
+
+size_t qie_rq_fused_bytes(int32_t np);
+void qie_rq_fused_fill(qie_rq_arrays a, const qie_qs8_requant* rq, int32_t n, int32_t np,
+                       qie_rq_fused* out);
+
 /* B for vpdpbusd: [Np/16][Kp/4][16 lanes][4 bytes], Kp = K rounded up to 4. */
 size_t qie_pack_b_vnni_bytes(int32_t K, int32_t N);
 void qie_pack_b_vnni(const int8_t* w, int32_t K, int32_t N, int8_t* out);

@@ -51,6 +51,50 @@ void qie_rq_arrays_fill(qie_rq_arrays a, const qie_qs8_requant* rq, const int32_
   }
 }
 
+size_t qie_rq_fused_bytes(int32_t np) {
+  return sizeof(qie_rq_fused) + sizeof(qie_rq_fused8) * (size_t)(np / 8);
+}
+
+/* Why one rounding equals the reference's two (fixed mode, multiplier m >= 0,
+ * right shift r >= 1, so no left shift): with P = x * m, the reference computes
+ * v = floor((P + 2^30) / 2^31), then v / 2^r rounded half away from zero, which
+ * is floor((v + 2^(r-1) - [v < 0]) / 2^r). Since floor((floor(a / b) + h) / c) =
+ * floor((a + h b) / (b c)) for integers, that is floor((P + 2^30 + 2^(30+r) -
+ * [v < 0] 2^31) / 2^(31+r)). [v < 0] may be replaced by [P < 0]: they differ only
+ * for P in [-2^30, 0), where v = 0 and both give floor((2^(r-1) - n) / 2^r) = 0.
+ * Adding the output zero point inside, zp 2^(31+r), is exact (floor(a / b) + zp =
+ * floor((a + zp b) / b)). Bounds: |P| < 2^62 and |2^30 + (1 + 2 zp) 2^(30+r)| <
+ * 2^59 for r <= 20, so the 64-bit sum cannot overflow; its high 32 bits are
+ * floor(t / 2^32), and an arithmetic shift by r - 1 finishes the division. The
+ * result, v / 2^r + zp with |v| <= 2^31, fits 32 bits. A channel with m = 0 has
+ * P = 0 and gives zp for any r, so it takes r = 1. */
+void qie_rq_fused_fill(qie_rq_arrays a, const qie_qs8_requant* rq, int32_t n, int32_t np,
+                       qie_rq_fused* out) {
+  memset(out, 0, qie_rq_fused_bytes(np));
+  /* the bounds below assume an int8 zero point */
+  if (rq->mode != QIE_RQ_FIXED || rq->output_zp < -128 || rq->output_zp > 127) return;
+  for (int32_t c = 0; c < n; ++c)
+    if (a.mult[c] != 0 && (a.left[c] != 0 || a.right[c] < 1 || a.right[c] > QIE_RQ_FUSED_MAX_R)) return;
+  out->fused = 1;
+  for (int32_t c = 0; c < np; ++c) {
+    qie_rq_fused8* b = &out->block[c / 8];
+    const int32_t lane = c % 8;
+    const int32_t m = c < n ? a.mult[c] : 0;
+    const int32_t r = m != 0 ? a.right[c] : 1;
+    const int64_t add = ((int64_t)1 << 30) + (1 + 2 * (int64_t)rq->output_zp) * ((int64_t)1 << (30 + r));
+    b->mult[lane] = m;
+    b->rm1[lane] = r - 1;
+    if (lane % 2 == 0) {
+      b->add_e[lane / 2] = add;
+      b->addneg_e[lane / 2] = add - ((int64_t)1 << 31);
+    } else {
+      b->mult_odd[lane - 1] = m;
+      b->add_o[lane / 2] = add;
+      b->addneg_o[lane / 2] = add - ((int64_t)1 << 31);
+    }
+  }
+}
+
 size_t qie_pack_b_vnni_bytes(int32_t K, int32_t N) {
   return (size_t)qie_round_up(K, 4) * (size_t)qie_round_up(N, 16);
 }

@@ -10,10 +10,10 @@ extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col_6x64__avx512vnni;
 extern const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_16c__avx512vnni;
 extern const qie_qs8_fc_kernel qie_qs8_fc_6x64__avx512vnni;
 extern const qie_qs8_addsub_kernel qie_qs8_addsub_16__avx512;
-extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1_4x24__avx2;
-extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col_4x24__avx2;
+extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1_6x16__avx2;
+extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col_6x16__avx2;
 extern const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_8c__avx2;
-extern const qie_qs8_fc_kernel qie_qs8_fc_4x24__avx2;
+extern const qie_qs8_fc_kernel qie_qs8_fc_6x16__avx2;
 extern const qie_qs8_addsub_kernel qie_qs8_addsub_8__avx2;
 
 const qie_kernel_table qie_kernels_avx512vnni = {
@@ -30,12 +30,12 @@ const qie_kernel_table qie_kernels_avx512vnni = {
 
 const qie_kernel_table qie_kernels_avx2 = {
     "avx2",
-    LIST(qie_qs8_conv_kernel, &qie_qs8_conv_nhwc_1x1_4x24__avx2,
-         &qie_qs8_conv_nhwc_im2col_4x24__avx2, &qie_qs8_conv_nhwc__ref),
+    LIST(qie_qs8_conv_kernel, &qie_qs8_conv_nhwc_1x1_6x16__avx2,
+         &qie_qs8_conv_nhwc_im2col_6x16__avx2, &qie_qs8_conv_nhwc__ref),
     LIST(qie_f32_conv_kernel, &qie_f32_conv_nhwc__ref),
     LIST(qie_qs8_conv_kernel, &qie_qs8_dwconv_nhwc_8c__avx2, &qie_qs8_dwconv_nhwc__ref),
     LIST(qie_f32_conv_kernel, &qie_f32_dwconv_nhwc__ref),
-    LIST(qie_qs8_fc_kernel, &qie_qs8_fc_4x24__avx2, &qie_qs8_fc__ref),
+    LIST(qie_qs8_fc_kernel, &qie_qs8_fc_6x16__avx2, &qie_qs8_fc__ref),
     LIST(qie_f32_fc_kernel, &qie_f32_fc__ref),
     &qie_qs8_addsub_8__avx2,
 };
