@@ -12,6 +12,9 @@ interface Subcommand {
 const SUBCOMMANDS: Record<string, () => Subcommand> = {
   quantize: () => require('./fleet/quantize') as Subcommand,
   compare: () => require('./fleet/compare') as Subcommand,
+  keygen: () => require('./fleet/keygen') as Subcommand,
+  pack: () => require('./fleet/pack') as Subcommand,
+  verify: () => require('./fleet/verify') as Subcommand,
 };
 
 function usage(): string {
