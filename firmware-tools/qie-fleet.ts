@@ -15,6 +15,8 @@ const SUBCOMMANDS: Record<string, () => Subcommand> = {
   keygen: () => require('./fleet/keygen') as Subcommand,
   pack: () => require('./fleet/pack') as Subcommand,
   verify: () => require('./fleet/verify') as Subcommand,
+  push: () => require('./fleet/push') as Subcommand,
+  status: () => require('./fleet/status') as Subcommand,
 };
 
 function usage(): string {

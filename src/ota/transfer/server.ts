@@ -87,6 +87,8 @@ export interface ChunkServerOptions {
   hooks?: {
     corrupt?(deviceId: string, index: number, copy: number): boolean;
     dropPull?(deviceId: string, chunks: number[]): boolean;
+    /** Awaited before each chunk is read (pacing a transfer so a test can act mid-way). */
+    beforeSend?(deviceId: string, index: number): Promise<void>;
   };
 }
 
@@ -188,6 +190,7 @@ export class ChunkServer {
   }
 
   private async send(deviceId: string, q: DeviceQueue, index: number): Promise<void> {
+    await this.o.hooks?.beforeSend?.(deviceId, index);
     const b = this.o.bundle;
     const len = chunkLength(b.size, b.chunkSize, index);
     const data = Buffer.allocUnsafe(len);
