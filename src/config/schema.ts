@@ -2,6 +2,7 @@
 // carries every default (config/default.json shows the same values; a test keeps
 // the two in step). Objects are strict so a misspelt key is an error, not ignored.
 import { z } from 'zod';
+import { otaSchema } from './ota-schema';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const KERNELS = ['auto', 'ref', 'neon', 'neondot', 'avx2', 'avx512vnni'] as const;
@@ -73,6 +74,7 @@ export const configSchema = z
     /** SIGTERM waits this long for queued and running requests. */
     drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
     logLevel: z.enum(LOG_LEVELS).default('info'),
+    ota: otaSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
