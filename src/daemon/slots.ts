@@ -28,7 +28,6 @@ export async function loadSlot(m: ModelConfig, source?: SlotSource): Promise<Mod
       throw new Error(`model '${m.name}' (${from}): ${(e as Error).message}`);
     }
   }
-  if (source) applyTestFault(models, source.version);
   const labels = source ? source.labels : m.labels;
   const slot = new ModelSlot({ name: m.name, version: source?.version ?? m.version, labels, topK: m.topK, queueSize: m.queueSize, models });
   const out0 = models[0].outputs[0];
@@ -44,7 +43,12 @@ export async function loadSlots(c: Config): Promise<ModelSlot[]> {
   const ota = c.ota ? activeOtaModels(c, createLogger(c.logLevel, c.deviceId!)) : new Map<string, SlotSource>();
   const slots: ModelSlot[] = [];
   try {
-    for (const m of c.models) slots.push(await loadSlot(m, ota.get(m.name)));
+    for (const m of c.models) {
+      const source = ota.get(m.name);
+      const slot = await loadSlot(m, source);
+      if (source) applyTestFault(slot.instances.map((i) => i.model), source.version);
+      slots.push(slot);
+    }
   } catch (e) {
     for (const s of slots) s.dispose();
     throw e;

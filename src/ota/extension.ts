@@ -16,6 +16,7 @@ import { readSlot } from './active';
 import { readBundleHeader, verifyBundleFile } from './bundle';
 import { ENGINE_VERSION } from './engine-version';
 import { OtaError, otaCode } from './errors';
+import { applyTestFault } from './fault';
 import { HealthMonitor } from './health';
 import { KeyRing } from './keys';
 import { UpdateLock } from './lock';
@@ -315,6 +316,7 @@ export class OtaExtension implements Extension {
     this.state.transfer = undefined;
     if (this.state.allowDowngrade?.name === m.name) this.state.allowDowngrade = undefined;
     this.store.save(this.state);
+    applyTestFault(shadow.instances.map((i) => i.model), m.version);
     // between requests: queued ones move to the new models, running ones finish on the old
     this.ctx.scheduler.replace(shadow);
     this.log.info({ model: m.name, version: m.version, slot }, 'OTA: new version active; health window started');
@@ -477,6 +479,8 @@ export class OtaExtension implements Extension {
   // ---- status ----
 
   private activeVersionOf(name: string | null): string | null {
+    // before a manifest is trusted its model name is unknown: a one-model device still says what it serves
+    if (!name && this.config.models.length === 1) name = this.config.models[0].name;
     if (!name) return null;
     return this.state.models[name]?.activeVersion ?? this.config.models.find((m) => m.name === name)?.version ?? null;
   }

@@ -1,6 +1,7 @@
 // Fault injection for tests only: QIE_OTA_FAULT=run_error@<version> makes every run
-// of that OTA version fail as a broken model would, so the health window can be
-// tested against real requests. Unset in production; read nowhere else.
+// of that OTA version fail, as a broken model would, once it serves (after its
+// self-test), so the health window and its rollback are tested against real
+// requests. Unset in production; read nowhere else.
 import type { Model } from '../engine/model';
 import { QieError } from '../errors';
 
