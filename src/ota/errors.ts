@@ -20,7 +20,7 @@ export type OtaErrorCode =
   | 'unknown_model' // the bundle's model name is not configured on this device
   | 'health_check' // the new model exceeded the error rate in its health window
   | 'crash_loop' // the daemon kept restarting after the switch
-  | 'deferred_too_long' // reserved: the update lock outlived maxDeferralS (activation then proceeds)
+  | 'operator' // rolled back by a signed rollback order
   | 'aborted' // the transfer was aborted (e.g. daemon shutting down)
   | 'io' // a filesystem error while storing
   | 'internal'; // a bug
