@@ -10,6 +10,7 @@ import { configSchema } from '../src/config/schema';
 import { Daemon } from '../src/daemon/daemon';
 import { createLogger } from '../src/daemon/logger';
 import { OtaStore } from '../src/ota/store';
+import { sharedDir, modelPath } from './helpers/shared';
 import { demo, isFinalState, Kit, makeKit, offer, OtaStatusMsg, requestLoop, rollbackOrder, watchStatus } from './helpers/device-ota';
 import { connectClient } from './helpers/mqtt-client';
 
@@ -153,6 +154,14 @@ test('refused updates leave the running model alone: untrusted key, bad signatur
     // a signature that does not match the manifest (key id of the trusted key)
     const forged = await kit.bundle('2.0.0', { signer: 'stranger', tamper: (m) => ({ ...m, keyId: kit.keys.keyId }) });
     t.is((await dev.push(forged)).state, 'failed:bad_signature');
+    // a truncated bundle (the signed manifest says how long it must be) and one with bytes appended
+    const whole = readFileSync(await kit.bundle('2.0.0'));
+    const cut = path.join(kit.dir, 'cut.qie');
+    writeFileSync(cut, whole.subarray(0, whole.length - 100));
+    t.is((await dev.push(cut)).state, 'failed:truncated');
+    writeFileSync(cut, Buffer.concat([whole, Buffer.alloc(10)]));
+    t.is((await dev.push(cut)).state, 'failed:oversize');
+    t.is(dev.version(), '1.0.0');
     // garbage orders never stop the daemon; one with a readable transferId is answered
     await dev.client.publishAsync('qie/dev2/ota/order', '{"type":"update","transferId":"garbage-1","header":"!!"}', { qos: 1 });
     await dev.client.publishAsync('qie/dev2/ota/order', Buffer.from([0xff, 0x00, 0x13]), { qos: 1 });
@@ -311,4 +320,43 @@ test('the ota config section: defaults, bounds, paths relative to the config fil
   t.throws(() => parseConfig({ ota: { stateDir: 'ota', trustedKeys: [] } }, '/etc/qie'), { message: /ota\.trustedKeys/ });
   t.throws(() => parseConfig({ ota: { stateDir: 'ota', trustedKeys: ['k'], maxErrorRate: 2 } }, '/etc/qie'), { message: /ota\.maxErrorRate/ });
   t.throws(() => parseConfig({ ota: { stateDir: 'ota', trustedKeys: ['k'], healthWindow: 2 } }, '/etc/qie'), { message: /ota\.healthWindow: unknown key/ });
+});
+
+test('a 4 MB mobilenet_v2 bundle is delivered, self-tested and activated', async (t) => {
+  if (!sharedDir()) {
+    t.log('NOTICE: ../shared not found: skipping the mobilenet_v2 update');
+    t.pass();
+    return;
+  }
+  const kit = makeKit();
+  t.teardown(kit.cleanup);
+  const model = readFileSync(modelPath('mobilenet_v2'));
+  const { makeBundle } = require('../src/ota/make-bundle') as typeof import('../src/ota/make-bundle');
+  const { createPrivateKey } = require('node:crypto') as typeof import('node:crypto');
+  const { bundle } = await makeBundle({ model, name: 'mnv2', version: '2.0.0', key: createPrivateKey(kit.keys.privatePem) });
+  t.true(bundle.length > 4_000_000);
+  const file = path.join(kit.dir, 'mnv2.qie');
+  writeFileSync(file, bundle);
+  const config = configSchema.parse({
+    deviceId: 'big1',
+    embeddedBroker: { port: 0 },
+    logLevel: 'silent',
+    models: [{ name: 'mnv2', path: modelPath('mobilenet_v2'), version: '1.0.0' }],
+    ota: { stateDir: path.join(kit.dir, 'big1'), trustedKeys: [kit.pubFile], healthWindowS: 1 },
+  });
+  const daemon = new Daemon(config, { log: createLogger('silent', 'big1') });
+  await daemon.start();
+  const client = await connectClient(daemon.brokerUrl, { protocolVersion: 4 });
+  try {
+    const status = await watchStatus(client, 'big1');
+    const o = await offer(client, 'big1', file);
+    const s = await status.until((x) => x.transferId === o.transferId && isFinalState(x.state), 120_000);
+    await o.stop();
+    t.is(s.state, 'succeeded', JSON.stringify(s));
+    t.is(s.total, bundle.length);
+    t.is(daemon.scheduler.get('mnv2')?.identity.version, '2.0.0');
+  } finally {
+    await client.endAsync();
+    await daemon.stop();
+  }
 });

@@ -119,7 +119,8 @@ export class BundleVerifier {
   private take(chunk: Buffer): void {
     let rest = chunk;
     if (!this.hdr) {
-      this.pending.push(rest);
+      // a copy: callers may reuse their buffer for the next piece
+      this.pending.push(Buffer.from(rest));
       this.pendingBytes += rest.length;
       this.seen += rest.length;
       if (this.manifestLength < 0) {

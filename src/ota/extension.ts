@@ -255,7 +255,8 @@ export class OtaExtension implements Extension {
     const m = header.manifest;
     c.name = m.name;
     c.version = m.version;
-    if (header.totalBytes !== order.bundle.size) throw new OtaError('bad_order', `the order announces ${order.bundle.size} bytes, the signed manifest ${header.totalBytes}`);
+    if (order.bundle.size < header.totalBytes) throw new OtaError('truncated', `the order announces ${order.bundle.size} bytes; the signed manifest says the bundle has ${header.totalBytes}`);
+    if (order.bundle.size > header.totalBytes) throw new OtaError('oversize', `the order announces ${order.bundle.size} bytes; the signed manifest says the bundle has ${header.totalBytes}`);
     const mc = this.modelConfig(m.name);
     if (compareSemver(m.minEngine, ENGINE_VERSION) > 0) throw new OtaError('engine_too_old', `the bundle needs engine ${m.minEngine}; this is ${ENGINE_VERSION}`);
     this.checkNotDowngrade(m.name, m.version, mc);
