@@ -57,14 +57,23 @@ export class OtaExtension implements Extension {
   private lastProgressAt = 0;
   private readonly bootLog: Logger;
 
+  /** A stateDir that cannot be used: reported by start(), which fails start-up with it. */
+  private initError: Error | undefined;
+
   constructor(private readonly config: Config) {
     this.cfg = config.ota!;
     this.bootLog = createLogger(config.logLevel, config.deviceId!);
-    this.store = new OtaStore(this.cfg.stateDir);
-    this.state = this.store.load();
-    if (this.store.loadProblem) this.bootLog.error({ err: this.store.loadProblem }, 'OTA state unusable: starting from the configured models');
-    // before any model loads: count this start against each unconfirmed activation
-    this.countBoot();
+    this.store = undefined as unknown as OtaStore;
+    this.state = { format: 1, models: {}, finished: [] };
+    try {
+      this.store = new OtaStore(this.cfg.stateDir);
+      this.state = this.store.load();
+      if (this.store.loadProblem) this.bootLog.error({ err: this.store.loadProblem }, 'OTA state unusable: starting from the configured models');
+      // before any model loads: count this start against each unconfirmed activation
+      this.countBoot();
+    } catch (e) {
+      this.initError = new Error(`ota.stateDir ${this.cfg.stateDir}: ${(e as Error).message}`);
+    }
   }
 
   private get log(): Logger {
@@ -86,10 +95,11 @@ export class OtaExtension implements Extension {
       this.remember(status);
       this.bootLog.error({ model: name, version: failed, boots: ms.pending.boots }, 'OTA: crash loop after an activation: rolled back before loading');
     }
-    if (changed) this.store.save(this.state);
+    if (changed) this.trySave('boot count');
   }
 
   async start(ctx: ExtensionContext): Promise<void> {
+    if (this.initError) throw this.initError;
     this.ctx = ctx;
     this.keys = KeyRing.fromFiles(this.cfg.trustedKeys);
     this.health = new HealthMonitor(ctx.scheduler);
@@ -101,7 +111,7 @@ export class OtaExtension implements Extension {
       if (!slot || slot.identity.version !== ms.activeVersion) {
         // the slot did not verify at load (active.ts fell back): the activation failed
         this.revertInState(name);
-        this.store.save(this.state);
+        this.trySave('fallback at load');
         continue;
       }
       this.begin({ transferId: ms.pending.transferId, name, version: ms.activeVersion, bytes: 0, total: 0 }, (c) => this.watchHealth(c, name, slot));
@@ -116,7 +126,7 @@ export class OtaExtension implements Extension {
       } catch (e) {
         this.log.error({ err: (e as Error).message }, 'OTA: the saved transfer is unusable: dropped');
         this.state.transfer = undefined;
-        this.store.save(this.state);
+        this.trySave('dropped transfer');
       }
     }
   }
@@ -240,7 +250,11 @@ export class OtaExtension implements Extension {
         const code = otaCode(e);
         if (code === 'internal') this.log.error({ err: (e as Error).stack }, 'OTA: update failed unexpectedly');
         else this.log.warn({ transferId: c.transferId, code, err: (e as Error).message }, 'OTA: update failed');
-        await this.dropTransfer(c.transferId);
+        try {
+          await this.dropTransfer(c.transferId);
+        } catch (e2) {
+          this.log.error({ err: (e2 as Error).message }, 'OTA: cleaning up the failed transfer failed');
+        }
         this.finish(c, `failed:${code}`, (e as Error).message);
       } finally {
         if (this.current === c) this.current = undefined;
@@ -307,6 +321,7 @@ export class OtaExtension implements Extension {
     }
     this.progress(c, 'activating');
     const before = this.state.models[m.name];
+    const undo = { model: before, transfer: this.state.transfer, allow: this.state.allowDowngrade };
     this.state.models[m.name] = {
       active: slot,
       activeVersion: m.version,
@@ -316,7 +331,17 @@ export class OtaExtension implements Extension {
     };
     this.state.transfer = undefined;
     if (this.state.allowDowngrade?.name === m.name) this.state.allowDowngrade = undefined;
-    this.store.save(this.state);
+    try {
+      this.store.save(this.state);
+    } catch (e) {
+      // not recorded, so not switched: memory goes back to what the disk says
+      if (undo.model) this.state.models[m.name] = undo.model;
+      else delete this.state.models[m.name];
+      this.state.transfer = undo.transfer;
+      this.state.allowDowngrade = undo.allow;
+      shadow.dispose();
+      throw e;
+    }
     applyTestFault(shadow.instances.map((i) => i.model), m.version);
     // between requests: queued ones move to the new models, running ones finish on the old
     this.ctx.scheduler.replace(shadow);
@@ -334,7 +359,8 @@ export class OtaExtension implements Extension {
     if (r.ok) {
       const ms = this.state.models[name];
       if (ms) ms.pending = undefined;
-      this.store.save(this.state);
+      // if this cannot be written, the next start watches the version once more
+      this.trySave('confirmation');
       this.log.info({ model: name, version: c.version, runs: r.runs, errors: r.errors }, 'OTA: health window passed');
       this.finish(c, 'succeeded');
       return;
@@ -405,6 +431,17 @@ export class OtaExtension implements Extension {
     return mc;
   }
 
+  /** Saves state.json where a failure must not stop what is being done (logged). */
+  private trySave(what: string): boolean {
+    try {
+      this.store.save(this.state);
+      return true;
+    } catch (e) {
+      this.log.error({ err: (e as Error).message, what }, 'OTA: cannot save state.json');
+      return false;
+    }
+  }
+
   private abortIfStopping(): void {
     if (this.stopping) throw new OtaError('aborted', 'stopping');
   }
@@ -413,8 +450,9 @@ export class OtaExtension implements Extension {
     if (this.state.transfer?.transferId !== transferId) return;
     const t = this.state.transfer;
     this.state.transfer = undefined;
-    this.store.save(this.state);
+    // the partial file first: on a full disk that is what makes room for state.json
     if (t.phase === 'download') await discardDownload(t.file).catch(() => undefined);
+    this.trySave('dropped transfer');
   }
 
   // ---- rollback ----
@@ -427,7 +465,8 @@ export class OtaExtension implements Extension {
     const prev = ms.previous;
     const slot = prev && prev !== 'config' ? await this.shadowLoad(mc, prev, ms.previousVersion) : await loadSlot(mc);
     this.revertInState(name);
-    this.store.save(this.state);
+    // the rollback happens even when the disk cannot record it: serving the good model comes first
+    this.trySave('rollback');
     this.ctx.scheduler.replace(slot);
     this.ctx.publishStatus();
   }
@@ -460,7 +499,13 @@ export class OtaExtension implements Extension {
     this.state.rollbackSeen = body.issuedAtMs;
     // the order also allows a following update to that older version
     this.state.allowDowngrade = { name: body.name, version: body.toVersion, until: Date.now() + this.cfg.rollbackMaxAgeS * 1000 };
-    this.store.save(this.state);
+    try {
+      this.store.save(this.state);
+    } catch (e) {
+      // without the record a replay could not be recognised: refuse
+      this.finish({ transferId: id, name: body.name, version: body.toVersion, bytes: 0, total: 0 }, `failed:${otaCode(e)}`, (e as Error).message);
+      return;
+    }
     const ms = this.state.models[body.name];
     const toPrevious = ms && ms.previousVersion === body.toVersion;
     this.begin({ transferId: id, name: body.name, version: body.toVersion, bytes: 0, total: 0 }, async (c) => {
@@ -512,11 +557,7 @@ export class OtaExtension implements Extension {
   private finish(c: Pick<Current, 'transferId' | 'name' | 'version' | 'bytes' | 'total'>, state: OtaStateName, reason?: string): void {
     const s = this.statusFor(c, state, reason);
     this.remember(s);
-    try {
-      this.store.save(this.state);
-    } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'OTA: cannot save state');
-    }
+    this.trySave('final status');
     this.publish(s);
     this.ctx?.publishStatus();
   }

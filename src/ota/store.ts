@@ -94,8 +94,16 @@ export class OtaStore {
     return emptyState();
   }
 
+  /** Replaces state.json atomically; a full disk is `no_space`, other failures `io`. */
   save(s: OtaState): void {
-    writeFileAtomic(this.stateFile, JSON.stringify(s, null, 1) + '\n', this.atomicHooks);
+    try {
+      writeFileAtomic(this.stateFile, JSON.stringify(s, null, 1) + '\n', this.atomicHooks);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new OtaError('no_space', `cannot write ${this.stateFile}: the disk is full`);
+      if (code) throw new OtaError('io', `cannot write ${this.stateFile}: ${(e as Error).message}`);
+      throw e;
+    }
   }
 
   bundlePath(slot: SlotName, model: string): string {
