@@ -360,3 +360,35 @@ test('a 4 MB mobilenet_v2 bundle is delivered, self-tested and activated', async
     await daemon.stop();
   }
 });
+
+test('an installed update that every start fails to finish is given up: failed:crash_loop', async (t) => {
+  const kit = makeKit();
+  t.teardown(kit.cleanup);
+  let dev = await startDevice(kit, 'dev6', { crashLoopStarts: 2 });
+  let transferId: string;
+  try {
+    await dev.client.publishAsync('qie/dev6/ota/lock', JSON.stringify({ holdS: 600 }), { qos: 1 });
+    await until(() => (dev.daemon.status() as unknown as { ota: { lockedUntil: string | null } }).ota.lockedUntil !== null, 'the lock');
+    const o = await offer(dev.client, 'dev6', await kit.bundle('2.0.0'));
+    transferId = o.transferId;
+    await dev.status.until((s) => s.transferId === o.transferId && s.state === 'deferred');
+    await o.stop();
+  } finally {
+    await dev.close();
+  }
+  // stopped while deferred: installed, not active; as if two start-ups had died in its self-test
+  const file = path.join(dev.stateDir, 'state.json');
+  const st = JSON.parse(readFileSync(file, 'utf8'));
+  t.like(st.transfer, { transferId, phase: 'installed', name: 'motion' });
+  st.transfer.resumes = 2;
+  writeFileSync(file, JSON.stringify(st));
+  dev = await startDevice(kit, 'dev6', { crashLoopStarts: 2 });
+  try {
+    const s = await dev.status.until((x) => x.transferId === transferId && isFinalState(x.state));
+    t.is(s.state, 'failed:crash_loop');
+    t.is(dev.version(), '1.0.0');
+    t.is(stateOf(dev).transfer, undefined);
+  } finally {
+    await dev.close();
+  }
+});

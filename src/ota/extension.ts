@@ -119,7 +119,17 @@ export class OtaExtension implements Extension {
     }
     // a transfer interrupted by a restart resumes
     const t = this.state.transfer;
-    if (!this.current && t) {
+    if (!this.current && t?.phase === 'installed' && (t.resumes ?? 0) >= this.cfg.crashLoopStarts) {
+      // every start that resumed this bundle's self-test or activation died before finishing it
+      const name = t.name ?? null;
+      this.log.error({ transferId: t.transferId, resumes: t.resumes }, 'OTA: the installed update keeps stopping the daemon: given up');
+      this.state.transfer = undefined;
+      this.finish({ transferId: t.transferId, name, version: null, bytes: 0, total: 0 }, 'failed:crash_loop', `${t.resumes} start-ups did not get through the self-test and activation`);
+    } else if (!this.current && t) {
+      if (t.phase === 'installed') {
+        t.resumes = (t.resumes ?? 0) + 1;
+        this.trySave('resume count');
+      }
       try {
         const order = parseOrder(JSON.stringify(t.order)) as UpdateOrder;
         this.startUpdate(order, true);
@@ -300,7 +310,7 @@ export class OtaExtension implements Extension {
       }
       this.store.install(file, slot, m.name);
       await discardDownload(file); // the progress file
-      this.state.transfer = { ...this.state.transfer, phase: 'installed', slot };
+      this.state.transfer = { ...this.state.transfer, phase: 'installed', slot, name: m.name };
       this.store.save(this.state);
     }
     this.abortIfStopping();

@@ -39,6 +39,10 @@ const stateSchema = z.object({
       /** download: `file` is (partly) downloaded; installed: the bundle is in `slot`, not yet active. */
       phase: z.enum(['download', 'installed']),
       slot: slotName.optional(),
+      /** The model, once the bundle is installed. */
+      name: z.string().optional(),
+      /** Start-ups that resumed this installed bundle (a shadow load that kills the daemon must not loop). */
+      resumes: z.number().int().min(0).optional(),
     })
     .optional(),
   /** issuedAt (ms) of the last rollback order carried out: older ones are replays. */
