@@ -120,6 +120,12 @@ test('an update installs, self-tests and switches while requests run: none fails
     writeFileSync(slotFile, b);
     dev = await startDevice(kit, 'dev1');
     t.is(dev.version(), '1.0.0');
+    t.deepEqual(stateOf(dev).models, {}, 'state.json follows what is served');
+    // and the next update goes on from there
+    const next = await dev.push(await kit.bundle('3.0.0'));
+    t.is(next.state, 'succeeded');
+    t.is(next.previousVersion, '1.0.0');
+    t.is(dev.version(), '3.0.0');
   } finally {
     await dev.close();
   }

@@ -104,16 +104,12 @@ export class OtaExtension implements Extension {
     this.keys = KeyRing.fromFiles(this.cfg.trustedKeys);
     this.health = new HealthMonitor(ctx.scheduler);
     this.last = this.state.last as OtaStatus | undefined;
+    this.reconcile();
     // an unconfirmed activation that survived the boot count gets its health window again
     for (const [name, ms] of Object.entries(this.state.models)) {
       if (!ms.pending) continue;
       const slot = ctx.scheduler.get(name);
-      if (!slot || slot.identity.version !== ms.activeVersion) {
-        // the slot did not verify at load (active.ts fell back): the activation failed
-        this.revertInState(name);
-        this.trySave('fallback at load');
-        continue;
-      }
+      if (!slot) continue;
       this.begin({ transferId: ms.pending.transferId, name, version: ms.activeVersion, bytes: 0, total: 0 }, (c) => this.watchHealth(c, name, slot));
       break;
     }
@@ -138,6 +134,23 @@ export class OtaExtension implements Extension {
         this.state.transfer = undefined;
         this.trySave('dropped transfer');
       }
+    }
+  }
+
+  /**
+   * state.json follows what was loaded: a slot that no longer verified at load
+   * (src/ota/active.ts served the previous slot or the configured file instead) is
+   * no longer active, so no later rollback can go back to it.
+   */
+  private reconcile(): void {
+    for (const [name, ms] of Object.entries(this.state.models)) {
+      const served = this.ctx.scheduler.get(name)?.identity.version;
+      if (served === undefined || served === ms.activeVersion) continue;
+      if (ms.previous && ms.previous !== 'config' && served === ms.previousVersion) this.state.models[name] = { active: ms.previous, activeVersion: ms.previousVersion };
+      else delete this.state.models[name];
+      this.log.error({ model: name, slot: ms.active, version: ms.activeVersion, serving: served }, 'OTA: the active slot did not verify at load: serving the fallback');
+      if (ms.pending) this.finish({ transferId: ms.pending.transferId, name, version: ms.activeVersion, bytes: 0, total: 0 }, 'rolled_back:load_failed', `slot ${ms.active} did not verify at start-up`);
+      else this.trySave('reconcile');
     }
   }
 
@@ -473,7 +486,18 @@ export class OtaExtension implements Extension {
     const ms = this.state.models[name];
     if (!ms) return;
     const prev = ms.previous;
-    const slot = prev && prev !== 'config' ? await this.shadowLoad(mc, prev, ms.previousVersion) : await loadSlot(mc);
+    let slot: ModelSlot | undefined;
+    if (prev && prev !== 'config') {
+      try {
+        slot = await this.shadowLoad(mc, prev, ms.previousVersion);
+      } catch (e) {
+        // the previous slot is gone bad: the configured file is the last verified-by-the-operator choice
+        this.log.error({ model: name, slot: prev, err: (e as Error).message }, 'OTA: the previous slot does not load: rolling back to the configured file');
+        ms.previous = 'config';
+        ms.previousVersion = mc.version;
+      }
+    }
+    slot ??= await loadSlot(mc);
     this.revertInState(name);
     // the rollback happens even when the disk cannot record it: serving the good model comes first
     this.trySave('rollback');
