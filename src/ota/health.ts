@@ -29,7 +29,8 @@ export class HealthMonitor {
 
   private observe(slot: ModelSlot, result: JobResult): void {
     for (const w of this.watches) {
-      if (w.slot !== slot) continue;
+      // by name and version, not by object: a SIGHUP reload replaces the slot with an equal one
+      if (slot.identity.name !== w.slot.identity.name || slot.identity.version !== w.slot.identity.version) continue;
       w.runs++;
       if (!result.ok && result.error.code === 'internal') w.errors++;
       if (w.runs >= w.policy.minRuns && w.errors / w.runs > w.policy.maxErrorRate)
