@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   try {
     const keys = makeKeys(dir);
     const bundleFile = path.join(dir, 'bundle.qie');
-    writeFileSync(bundleFile, await signedBundle(model, modelName, '1.1.0', keys, { randomVectors: 1 }));
+    writeFileSync(bundleFile, await signedBundle(model, modelName, '1.1.0', keys));
     const bundle = await describeBundle(bundleFile);
     const consoleClient = await connectClient(broker.url, { username: 'console', password: 'console-secret' });
     for (const n of [1, 10]) {

@@ -34,7 +34,7 @@ if (!mosquittoAvailable() || !sharedDir()) {
     const keys = makeKeys(dir);
     const model = readFileSync(modelPath('mobilenet_v2'));
     const bundleFile = path.join(dir, 'mobilenet-1.1.0.qie');
-    writeFileSync(bundleFile, await signedBundle(model, 'mobilenet', '1.1.0', keys, { randomVectors: 1 }));
+    writeFileSync(bundleFile, await signedBundle(model, 'mobilenet', '1.1.0', keys));
     for (let i = 0; i < DEVICES; i++)
       devices.push(new OtaDevice(broker, { deviceId: `gw${i}`, group: 'ota-fleet', model: { name: 'mobilenet', file: 'mobilenet.tflite', bytes: model, version: '1.0.0' }, trusted: [keys] }));
     await Promise.all(devices.map((d) => d.daemon.waitFor('serving', 60_000)));

@@ -17,6 +17,12 @@ export interface DownloadOffer {
   sha256: string;
   chunkSize: number;
   chunkSha256: string[];
+  /**
+   * Bytes the device already holds from the start of the bundle (the header the order
+   * carried): chunks lying wholly inside it that match their hash are written from it,
+   * not pulled.
+   */
+  knownPrefix?: Uint8Array;
 }
 
 export interface DownloaderDeps {
@@ -42,6 +48,8 @@ export interface DownloadStats {
   garbage: number;
   repulls: number;
   resumedChunks: number;
+  /** Chunks taken from `knownPrefix` instead of pulled. */
+  fromPrefix: number;
 }
 
 interface ProgressFile {
@@ -57,7 +65,7 @@ const PROGRESS_EVERY_MS = 250;
 const PROGRESS_EVERY_CHUNKS = 16;
 
 export class ChunkDownloader extends EventEmitter {
-  readonly stats: DownloadStats = { received: 0, duplicates: 0, corrupt: 0, garbage: 0, repulls: 0, resumedChunks: 0 };
+  readonly stats: DownloadStats = { received: 0, duplicates: 0, corrupt: 0, garbage: 0, repulls: 0, resumedChunks: 0, fromPrefix: 0 };
   private readonly count: number;
   private readonly have: Uint8Array;
   private haveCount = 0;
@@ -166,7 +174,7 @@ export class ChunkDownloader extends EventEmitter {
 
   onMessage(topic: string, payload: Buffer): boolean {
     if (topic !== this.chunkTopic) return false;
-    if (this.settled || !this.fh) return true;
+    if (this.settled) return true;
     let chunk;
     try {
       chunk = decodeChunk(payload);
@@ -181,6 +189,8 @@ export class ChunkDownloader extends EventEmitter {
       this.deps.log.warn({ index, bytes: data.length, transferId: this.offer.transferId }, 'ota: chunk with a bad index or length ignored');
       return true;
     }
+    // nothing was asked for before the file is open: a stray copy from an earlier run
+    if (!this.fh) return true;
     if (this.hasChunk(index) || this.writing.has(index)) {
       this.stats.duplicates++;
       return true;
@@ -254,6 +264,7 @@ export class ChunkDownloader extends EventEmitter {
     }
     this.fh = fh;
     if (prior) await this.verifyResumed(prior);
+    await this.writeKnownPrefix();
     const missing = this.offer.size - this.received;
     await checkFreeSpace(path.dirname(this.filePath), missing);
     try {
@@ -291,6 +302,25 @@ export class ChunkDownloader extends EventEmitter {
       this.setChunk(i);
       this.received += len;
       this.stats.resumedChunks++;
+    }
+  }
+
+  private async writeKnownPrefix(): Promise<void> {
+    const prefix = this.offer.knownPrefix;
+    if (!prefix) return;
+    const size = this.offer.chunkSize;
+    for (let i = 0; (i + 1) * size <= Math.min(prefix.length, this.offer.size); i++) {
+      if (this.hasChunk(i)) continue;
+      const data = Buffer.from(prefix.buffer, prefix.byteOffset + i * size, size);
+      if (createHash('sha256').update(data).digest('hex') !== this.offer.chunkSha256[i]) return;
+      try {
+        await this.fh!.write(data, 0, size, i * size);
+      } catch (e) {
+        throw ioError(e as NodeJS.ErrnoException, `writing chunk ${i}`);
+      }
+      this.setChunk(i);
+      this.received += size;
+      this.stats.fromPrefix++;
     }
   }
 
