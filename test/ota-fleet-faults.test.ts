@@ -239,6 +239,26 @@ if (!mosquittoAvailable()) {
     }
   });
 
+  test.serial('the console lost mid-push: pushing again with the same transfer id resumes the download', async (t) => {
+    const r = await rig(t, ['gw-console']);
+    const bundle = await signedBundle(demo, 'motion', '2.0.0', r.keys);
+    // the first console serves chunks 0 and 1, then hangs until its push gives up
+    let release!: () => void;
+    const hung = new Promise<void>((res) => (release = res));
+    const first = await push(r, bundle, {
+      timeoutMs: 4000,
+      serverHooks: { beforeSend: async (_id, index) => (index >= 2 ? hung : undefined) },
+    });
+    release();
+    t.is(outcome(first, 'gw-console').state, 'failed:timeout');
+    t.true(r.watcher.states('gw-console', first.transferId).includes('downloading'));
+    const again = await push(r, bundle, { transferId: first.transferId });
+    t.is(again.transferId, first.transferId);
+    t.is(outcome(again, 'gw-console').state, 'succeeded');
+    t.true(outcome(again, 'gw-console').traffic.distinct <= 2, 'only the chunks the first console never sent were sent again');
+    await servesReported(t, r, again, 'gw-console', '2.0.0');
+  });
+
   test.serial('a model that fails once switched is rolled back in its health window; requests keep being answered by a verified model', async (t) => {
     const r = await rig(t, ['gw-sick'], () => ({ ota: { healthWindowS: 20, healthMinRuns: 5 } }), () => ({ QIE_OTA_FAULT: 'run_error@2.0.0' }));
     const stream = new RequestStream(r.client, ['gw-sick'], 'motion', INPUT, 20);
@@ -287,5 +307,6 @@ if (!mosquittoAvailable()) {
     t.regex(bad.stderr, /give exactly one of --device, --group, --all/);
     const noBroker = await runFleet(['push', file, '--broker', 'mqtt://127.0.0.1:1', '--device', 'x']);
     t.is(noBroker.code, 1);
+    t.regex(noBroker.stderr, /cannot reach the broker/);
   });
 }

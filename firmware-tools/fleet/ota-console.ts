@@ -55,9 +55,12 @@ export async function connectConsole(o: ConsoleOptions): Promise<MqttClient> {
       clearTimeout(timer);
       resolve();
     });
-    client.on('error', (e: Error & { code?: number }) => {
+    let attempts = 0;
+    client.on('error', (e: Error & { code?: number | string }) => {
       // refused credentials or authorization: retrying will not help
       if (e.code === 4 || e.code === 5 || e.code === 134 || e.code === 135) fail(new Error(`the broker refused the connection: ${e.message}`));
+      // nothing listening (or no such host): a few quick retries, then say so
+      else if (typeof e.code === 'string' && ++attempts >= 4) fail(new Error(`cannot reach the broker ${o.broker}: ${e.message}`));
     });
   });
   return client;

@@ -3,7 +3,7 @@
 // exit code 0 only when every targeted device succeeded.
 import { stat } from 'node:fs/promises';
 import { describeBundle } from '../../src/ota/transfer/server';
-import { MAX_CHUNK_SIZE, ProtocolError } from '../../src/ota/transfer/protocol';
+import { MAX_CHUNK_SIZE, ProtocolError, transferIdSchema } from '../../src/ota/transfer/protocol';
 import { numberOption, parseArgs, UsageError } from './args';
 import { CONSOLE_USAGE, CONSOLE_VALUED, connectConsole, consoleOptions, countOrPercent, readFleet } from './ota-console';
 import { rolloutDisplay, table } from './ota-progress';
@@ -11,10 +11,11 @@ import { rollout, RolloutResult } from './ota-rollout';
 
 export const usage = `qie-fleet push BUNDLE.qie ${CONSOLE_USAGE}
     (--device ID [--device ID ...] | --group G | --all) [--canary N|P%] [--max-failures N|P%]
-    [--parallel N] [--timeout S] [--chunk-size BYTES] [--lock-override] [--json]
+    [--parallel N] [--timeout S] [--chunk-size BYTES] [--lock-override] [--transfer-id ID] [--json]
   Devices pull the bundle in chunks over MQTT; --canary devices go first and the rest
   only when they all succeed; no further device is ordered once failures exceed
-  --max-failures (default 0). Exit 0 only when every targeted device succeeded.`;
+  --max-failures (default 0). --transfer-id: the id of an interrupted push of the same
+  bundle, to let its devices resume. Exit 0 only when every targeted device succeeded.`;
 
 export async function run(argv: string[]): Promise<number> {
   // --device may repeat (or take a comma list)
@@ -29,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
     } else if (a.startsWith('--device=')) devices.push(...a.slice(9).split(','));
     else rest.push(a);
   }
-  const p = parseArgs(rest, [...CONSOLE_VALUED, 'group', 'canary', 'max-failures', 'parallel', 'timeout', 'chunk-size'], ['all', 'lock-override', 'json']);
+  const p = parseArgs(rest, [...CONSOLE_VALUED, 'group', 'canary', 'max-failures', 'parallel', 'timeout', 'chunk-size', 'transfer-id'], ['all', 'lock-override', 'json']);
   if (p.positional.length !== 1) throw new UsageError('one bundle file is required');
   const co = consoleOptions(p);
   const group = p.options.get('group');
@@ -41,6 +42,8 @@ export async function run(argv: string[]): Promise<number> {
   const parallel = numberOption(p, 'parallel') ?? 16;
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError('--parallel must be a whole number >= 1');
   const chunkSize = numberOption(p, 'chunk-size') ?? MAX_CHUNK_SIZE;
+  const transferId = p.options.get('transfer-id');
+  if (transferId !== undefined && !transferIdSchema.safeParse(transferId).success) throw new UsageError('--transfer-id must be 8..64 characters of [A-Za-z0-9_-]');
   const file = p.positional[0];
   await stat(file).catch((e: Error) => {
     throw new UsageError(`cannot read ${file}: ${e.message}`);
@@ -75,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
     const maxFailures = countOrPercent(p.options.get('max-failures'), targets.length, 'max-failures') ?? 0;
     if (!p.options.has('json')) console.error(`pushing ${manifest.name}@${manifest.version} (${bundle.size} bytes, ${bundle.chunkSha256.length} chunks) to ${targets.length} device(s)${canary ? `, ${canary} canary` : ''}`);
     const display = p.options.has('json') ? undefined : rolloutDisplay();
-    const result = await rollout({ client, prefix: co.prefix, bundle, devices: targets, canary, maxFailures, parallel, timeoutMs: timeoutS * 1000, lockOverride: p.options.has('lock-override'), onUpdate: (d) => display?.update(d) });
+    const result = await rollout({ client, prefix: co.prefix, bundle, devices: targets, canary, maxFailures, parallel, timeoutMs: timeoutS * 1000, lockOverride: p.options.has('lock-override'), transferId, onUpdate: (d) => display?.update(d) });
     display?.stop();
     if (p.options.has('json')) process.stdout.write(JSON.stringify({ bundle: { name: manifest.name, version: manifest.version, size: bundle.size, sha256: bundle.sha256 }, ...result }, null, 2) + '\n');
     else process.stdout.write(report(result));
