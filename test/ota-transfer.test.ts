@@ -290,7 +290,7 @@ if (!mosquittoAvailable()) {
     await s.stop();
   });
 
-  test('no chunk for maxIdleMs fails the transfer transfer_timeout and keeps no claim it cannot back', async (t) => {
+  test('no chunk for maxIdleMs fails the transfer transfer_timeout after re-pulling', async (t) => {
     const r = await rig(t);
     const file = path.join(r.dir, 'a.qie');
     const d = await downloader(r, newTransferId(), CHUNK, file, { chunkTimeoutMs: 200, maxIdleMs: 1200 });
