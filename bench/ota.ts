@@ -100,12 +100,12 @@ async function main(): Promise<void> {
   }
   const ms = (x: number) => (x / 1000).toFixed(2).padStart(7);
   console.log(`\nbundle: ${modelName} ${rows[0].bundleBytes} bytes, ${Math.ceil(rows[0].bundleBytes / 65536)} chunks of 64 KiB; health window 1 s\n`);
-  console.log('devices  delivered s (med/max)  switched s (med/max)  succeeded s (med/max)  all done s  wire bytes   wire/device/bundle');
+  console.log('devices  delivered s (med/max)  switched s (med/max)  succeeded s (med/max)  all done s  wire bytes   of which orders  wire/device/bundle');
   for (const r of rows)
     console.log(
-      `${String(r.devices).padStart(7)}  ${ms(r.deliveredMs.median)} ${ms(r.deliveredMs.max)}        ${ms(r.switchedMs.median)} ${ms(r.switchedMs.max)}       ${ms(r.succeededMs.median)} ${ms(r.succeededMs.max)}        ${ms(r.allSucceededMs)}  ${String(r.wireBytes + r.orderBytes).padStart(11)}  ${r.wirePerDeviceOverBundle.toFixed(4)}`,
+      `${String(r.devices).padStart(7)}  ${ms(r.deliveredMs.median)} ${ms(r.deliveredMs.max)}        ${ms(r.switchedMs.median)} ${ms(r.switchedMs.max)}       ${ms(r.succeededMs.median)} ${ms(r.succeededMs.max)}        ${ms(r.allSucceededMs)}  ${String(r.wireBytes + r.orderBytes).padStart(11)}  ${String(r.orderBytes).padStart(15)}  ${r.wirePerDeviceOverBundle.toFixed(4)}`,
     );
-  console.log(`\n(wire bytes: chunk PUBLISH packets + their PUBACKs + orders, console side; ${cpus().length} cores, ${cpus()[0].model}; loopback mosquitto, QoS 1)`);
+  console.log(`\n(wire bytes: chunk PUBLISH packets + their PUBACKs + orders, console side; an order carries the bundle header (manifest with self-test vectors) in base64; ${cpus().length} cores, ${cpus()[0].model}; loopback mosquitto, QoS 1)`);
   mkdirSync('bench-results', { recursive: true });
   writeFileSync(path.join('bench-results', 'ota.json'), JSON.stringify({ model: modelName, cpus: cpus().length, rows }, null, 2) + '\n');
   console.log('written: bench-results/ota.json');
