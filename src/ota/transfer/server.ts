@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
-import { chunkCount, chunkLength, encodeChunk, HEADER_FIXED_BYTES, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, otaTopics, parseHeader, parsePull, ProtocolError, SIGNATURE_BYTES } from './protocol';
+import { chunkCount, chunkLength, encodeChunk, HEADER_FIXED_BYTES, MAX_CHUNK_SIZE, MAX_MANIFEST_BYTES, MIN_CHUNK_SIZE, otaTopics, parseHeader, parsePull, ProtocolError, SIGNATURE_BYTES } from './protocol';
 import type { DownloadOffer } from './downloader';
 
 /** What an order needs to describe a bundle file, computed once by `describeBundle`. */
@@ -28,7 +28,8 @@ export async function describeBundle(file: string, chunkSize = MAX_CHUNK_SIZE): 
     const size = (await fh.stat()).size;
     const fixed = Buffer.alloc(HEADER_FIXED_BYTES);
     await fh.read(fixed, 0, HEADER_FIXED_BYTES, 0);
-    const m = fixed.length >= 12 ? fixed.readUInt32LE(8) : 0;
+    const m = fixed.readUInt32LE(8);
+    if (m > MAX_MANIFEST_BYTES) throw new ProtocolError(`${file}: manifest length ${m} out of range`);
     const headerLength = Math.min(HEADER_FIXED_BYTES + m + SIGNATURE_BYTES, size);
     const header = Buffer.alloc(headerLength);
     await fh.read(header, 0, headerLength, 0);
