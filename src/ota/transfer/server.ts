@@ -28,8 +28,9 @@ export async function describeBundle(file: string, chunkSize = MAX_CHUNK_SIZE): 
     const size = (await fh.stat()).size;
     const fixed = Buffer.alloc(HEADER_FIXED_BYTES);
     await fh.read(fixed, 0, HEADER_FIXED_BYTES, 0);
+    if (fixed.toString('latin1', 0, 4) !== 'QIEB') throw new ProtocolError('not a qie bundle (magic)');
     const m = fixed.readUInt32LE(8);
-    if (m > MAX_MANIFEST_BYTES) throw new ProtocolError(`${file}: manifest length ${m} out of range`);
+    if (m > MAX_MANIFEST_BYTES) throw new ProtocolError(`manifest length ${m} out of range`);
     const headerLength = Math.min(HEADER_FIXED_BYTES + m + SIGNATURE_BYTES, size);
     const header = Buffer.alloc(headerLength);
     await fh.read(header, 0, headerLength, 0);
@@ -38,7 +39,7 @@ export async function describeBundle(file: string, chunkSize = MAX_CHUNK_SIZE): 
     try {
       manifest = JSON.parse(header.subarray(HEADER_FIXED_BYTES, HEADER_FIXED_BYTES + m).toString('utf8'));
     } catch {
-      throw new ProtocolError(`${file}: the manifest is not JSON`);
+      throw new ProtocolError('the manifest is not JSON');
     }
     const whole = createHash('sha256');
     const chunkSha256: string[] = [];
