@@ -12,6 +12,11 @@ interface Subcommand {
 const SUBCOMMANDS: Record<string, () => Subcommand> = {
   quantize: () => require('./fleet/quantize') as Subcommand,
   compare: () => require('./fleet/compare') as Subcommand,
+  keygen: () => require('./fleet/keygen') as Subcommand,
+  pack: () => require('./fleet/pack') as Subcommand,
+  verify: () => require('./fleet/verify') as Subcommand,
+  push: () => require('./fleet/push') as Subcommand,
+  status: () => require('./fleet/status') as Subcommand,
 };
 
 function usage(): string {

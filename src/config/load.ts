@@ -43,6 +43,7 @@ export function parseConfig(raw: unknown, baseDir: string, source = 'config'): C
     const t = c.broker.tls;
     c.broker.tls = { ...t, ca: t.ca && abs(t.ca), cert: t.cert && abs(t.cert), key: t.key && abs(t.key) };
   }
+  if (c.ota) c.ota = { ...c.ota, stateDir: abs(c.ota.stateDir), trustedKeys: c.ota.trustedKeys.map(abs) };
   return c;
 }
 

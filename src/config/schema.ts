@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { checkSources, sourceSchema } from './sources-schema';
 import { thermalSchema } from './thermal-schema';
+import { otaSchema } from './ota-schema';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const KERNELS = ['auto', 'ref', 'neon', 'neondot', 'avx2', 'avx512vnni'] as const;
@@ -81,6 +82,7 @@ export const configSchema = z
     logLevel: z.enum(LOG_LEVELS).default('info'),
     sources: z.array(sourceSchema).default([]),
     thermal: thermalSchema.optional(),
+    ota: otaSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
