@@ -2,7 +2,7 @@
 // sensor files written by the test, bundles through the real chunk transfer):
 // an update activated while the governor serves the fallback must leave the new
 // version serving after cooling, with no failed request and no disposed model run;
-// a bundle packed with a fallback gives the governor that fallback.
+// a bundle packed with a fallback gives the governor that fallback, also after a restart.
 import test from 'ava';
 import { createPrivateKey } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -183,4 +183,13 @@ test("a bundle's fallback is the governor's fallback: heat serves it, cooling br
   t.deepEqual(loop.errors, []);
   t.deepEqual(dev.installed.filter((i) => i.disposed), []);
   await dev.close();
+
+  // a restart serves the active bundle, and its fallback is the governor's again
+  const again = await startDevice(kit, 'gw-bundle');
+  t.teardown(() => again.close());
+  t.is(again.version(), '2.1.0');
+  t.true(again.lines.some((l) => l.msg === 'thermal: fallback model loaded' && l.version === '2.1.0-fallback' && /OTA bundle of 2\.1\.0/.test(String(l.from))));
+  setTemp(again.root, 85);
+  await until(() => again.version() === '2.1.0-fallback', "the bundle's fallback after a restart");
+  await again.close();
 });
