@@ -133,12 +133,15 @@ export class Actions {
     const m = this.models().find((x) => x.name === name);
     if (!m || this.stopped) return;
     const gen = this.generation;
-    const loading = this.loadFallback(m, next).then(() => {
-      if (gen !== this.generation || this.stopped) return;
-      const swapped = this.applyFallback(this.level >= LEVEL.fallback);
-      if (swapped) this.lastAction = swapped;
-      this.onFallbacksChanged?.();
-    });
+    const loading = this.loadFallback(m, next)
+      .then(() => {
+        if (gen !== this.generation || this.stopped) return;
+        const swapped = this.applyFallback(this.level >= LEVEL.fallback);
+        if (swapped) this.lastAction = swapped;
+        this.onFallbacksChanged?.();
+      })
+      // runs detached from the swap that caused it: a bug here is logged, never an unhandled rejection
+      .catch((e: unknown) => this.ctx.log.error({ model: name, err: (e as Error)?.stack ?? String(e) }, 'thermal: following a model swap failed'));
     this.reloads.add(loading);
     void loading.finally(() => this.reloads.delete(loading));
   }
