@@ -43,20 +43,32 @@ interface Instance {
 export interface SlotSpec extends ModelIdentity {
   queueSize: number;
   models: Model[];
+  fallbackSource?: FallbackSource;
 }
+
+/** Where a slot's lighter stand-in comes from: verified bundle bytes or a file path (the thermal governor loads it). */
+export type FallbackSource = Uint8Array | string;
 
 export class ModelSlot {
   readonly identity: ModelIdentity;
   readonly queueSize: number;
   readonly instances: Instance[];
   readonly queue: Job[] = [];
+  /** The fallback model that goes with this slot's model (an OTA bundle's, else the config's fallbackPath). */
+  readonly fallbackSource?: FallbackSource;
   running = 0;
   completed = 0;
+  private wasDisposed = false;
 
   constructor(spec: SlotSpec) {
     this.identity = { name: spec.name, version: spec.version, labels: spec.labels, topK: spec.topK };
     this.queueSize = spec.queueSize;
     this.instances = spec.models.map((model) => ({ model, busy: false }));
+    this.fallbackSource = spec.fallbackSource;
+  }
+  /** dispose() was called: the slot must never be installed again. */
+  get disposed(): boolean {
+    return this.wasDisposed;
   }
   get inputs(): TensorMeta[] {
     return this.instances[0].model.inputs;
@@ -66,12 +78,21 @@ export class ModelSlot {
   }
   /** Frees the models once their running jobs finish (Model.dispose waits for them). */
   dispose(): void {
+    this.wasDisposed = true;
     for (const i of this.instances) i.model.dispose();
   }
 }
 
 /** Told of every finished run: which slot, its result and how long it ran (ms). */
 export type FinishObserver = (slot: ModelSlot, result: JobResult, runMs: number) => void;
+
+/**
+ * Told of every Scheduler.replace: the model's name, the slot now installed, the one
+ * it replaced (undefined when the model is new; already disposed unless `keepOld`)
+ * and `by`, the caller's name when it gave one. Not called by install() (a reload:
+ * extensions hear of it through onReload).
+ */
+export type ReplaceObserver = (name: string, next: ModelSlot, old: ModelSlot | undefined, by: string | undefined) => void;
 
 /**
  * Paces run starts (the thermal governor's duty cap): consulted before each start
@@ -94,6 +115,7 @@ export class Scheduler {
   private rr = 0;
   private idleWaiters: (() => void)[] = [];
   private finishObservers: FinishObserver[] = [];
+  private replaceObservers: ReplaceObserver[] = [];
   private pacer: Pacer | undefined;
   private pacerTimer: NodeJS.Timeout | undefined;
   private admission: Admission | undefined;
@@ -178,17 +200,35 @@ export class Scheduler {
    * disposed after them. Adds the slot when no model has that name yet.
    * With `keepOld` the old slot is not disposed: the caller keeps it to put back
    * later (the thermal governor's fallback swap) and disposes it itself.
+   * A disposed slot is refused (its models cannot run). Replace observers are told
+   * after the swap; `by` names the caller to them.
    */
-  replace(next: ModelSlot, opts: { keepOld?: boolean } = {}): ModelSlot | undefined {
+  replace(next: ModelSlot, opts: { keepOld?: boolean; by?: string } = {}): ModelSlot | undefined {
     const name = next.identity.name;
+    if (next.disposed) throw new Error(`scheduler: refusing to install a disposed slot of '${name}' (${next.identity.version})`);
     const old = this.slots.get(name);
     this.slots.set(name, next);
     if (old && old !== next) {
       next.queue.push(...old.queue.splice(0));
       if (!opts.keepOld) old.dispose();
     }
+    for (const fn of this.replaceObservers) {
+      try {
+        fn(name, next, old, opts.by);
+      } catch {
+        // an observer's bug must not undo the swap
+      }
+    }
     this.pump();
     return old;
+  }
+
+  /** Registers an observer of replace() (the thermal governor follows OTA's swaps); returns its removal. */
+  onReplace(fn: ReplaceObserver): () => void {
+    this.replaceObservers.push(fn);
+    return () => {
+      this.replaceObservers = this.replaceObservers.filter((f) => f !== fn);
+    };
   }
 
   /** Registers an observer of finished runs (extensions: health windows, duty measurement); returns its removal. */

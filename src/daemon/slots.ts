@@ -2,6 +2,7 @@
 // fails part-way leaves the running set untouched). A model that an OTA update
 // replaced loads from its active slot's verified bundle (src/ota/active.ts); its
 // other settings (threads, instances, queueSize ...) still come from the config.
+// Each slot names its fallback model: the bundle's when it has one, else the config's.
 import type { Config, ModelConfig } from '../config/schema';
 import { loadModel, Model } from '../engine/model';
 import { activeOtaModels } from '../ota/active';
@@ -14,6 +15,8 @@ export interface SlotSource {
   model: Uint8Array;
   version: string;
   labels?: string[];
+  /** The bundle's fallback model (verified with it), used by the thermal governor. */
+  fallback?: Uint8Array;
 }
 
 /** Loads every instance of one model into a slot (disposes what it loaded when one fails). */
@@ -29,7 +32,7 @@ export async function loadSlot(m: ModelConfig, source?: SlotSource): Promise<Mod
     }
   }
   const labels = source ? source.labels : m.labels;
-  const slot = new ModelSlot({ name: m.name, version: source?.version ?? m.version, labels, topK: m.topK, queueSize: m.queueSize, models });
+  const slot = new ModelSlot({ name: m.name, version: source?.version ?? m.version, labels, topK: m.topK, queueSize: m.queueSize, models, fallbackSource: source?.fallback ?? m.fallbackPath });
   const out0 = models[0].outputs[0];
   const n = out0 ? out0.shape.reduce((a, b) => a * b, 1) : 0;
   if (labels && n !== labels.length) {

@@ -12,16 +12,18 @@ export interface OtaModelSource {
   model: Buffer;
   version: string;
   labels?: string[];
+  /** The bundle's fallback model (manifest.fallback), verified with the model. */
+  fallback?: Buffer;
   slot: SlotName;
 }
 
 /** The verified bundle of `slot` for `name`, or the reason it is unusable. */
 export function readSlot(store: OtaStore, keys: KeyRing, slot: SlotName, name: string, expectVersion?: string): OtaModelSource {
-  const { header, model } = verifyBundleFile(store.bundlePath(slot, name), keys, { keepModel: true });
+  const { header, model, fallback } = verifyBundleFile(store.bundlePath(slot, name), keys, { keepModel: true });
   const m = header.manifest;
   if (m.name !== name) throw new Error(`slot ${slot} holds a bundle of '${m.name}', not '${name}'`);
   if (expectVersion !== undefined && m.version !== expectVersion) throw new Error(`slot ${slot} holds version ${m.version} of '${name}', not ${expectVersion}`);
-  return { model: model!, version: m.version, labels: m.labels, slot };
+  return { model: model!, version: m.version, labels: m.labels, fallback, slot };
 }
 
 /** Sources for every configured model with an OTA slot (read-only: state.json is the extension's). */

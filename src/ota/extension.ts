@@ -367,7 +367,7 @@ export class OtaExtension implements Extension {
     }
     applyTestFault(shadow.instances.map((i) => i.model), m.version);
     // between requests: queued ones move to the new models, running ones finish on the old
-    this.ctx.scheduler.replace(shadow);
+    this.ctx.scheduler.replace(shadow, { by: 'ota' });
     this.log.info({ model: m.name, version: m.version, slot }, 'OTA: new version active; health window started');
     this.ctx.publishStatus();
     await this.watchHealth(c, m.name, shadow);
@@ -501,7 +501,7 @@ export class OtaExtension implements Extension {
     this.revertInState(name);
     // the rollback happens even when the disk cannot record it: serving the good model comes first
     this.trySave('rollback');
-    this.ctx.scheduler.replace(slot);
+    this.ctx.scheduler.replace(slot, { by: 'ota' });
     this.ctx.publishStatus();
   }
 

@@ -27,6 +27,9 @@ interface FallbackPair {
   error?: string;
 }
 
+/** How the governor signs its own swaps to Scheduler.replace observers. */
+const THERMAL = 'thermal';
+
 const sameTensors = (a: TensorMeta[], b: TensorMeta[]) =>
   a.length === b.length && a.every((t, i) => t.dtype === b[i].dtype && t.shape.length === b[i].shape.length && t.shape.every((d, k) => d === b[i].shape[k]));
 
@@ -38,8 +41,13 @@ export class Actions {
   private shedReason = '';
   private pairs = new Map<string, FallbackPair>();
   private generation = 0;
+  private stopped = false;
+  private readonly reloads = new Set<Promise<void>>();
   private readonly unobserve: () => void;
+  private readonly unobserveReplace: () => void;
   lastAction = 'none';
+  /** Called when the set of usable fallbacks changed after someone else's swap (the governor's fallback level depends on it). */
+  onFallbacksChanged?: () => void;
 
   constructor(
     private readonly ctx: ExtensionContext,
@@ -48,6 +56,9 @@ export class Actions {
     this.pacer = new DutyPacer(() => ctx.scheduler.concurrencyLimit);
     this.unobserve = ctx.scheduler.onFinish((_slot, _r, runMs) => {
       if (this.pacerInstalled) this.pacer.ran(runMs);
+    });
+    this.unobserveReplace = ctx.scheduler.onReplace((name, next, old, by) => {
+      if (by !== THERMAL) this.replacedBySomeoneElse(name, next, old);
     });
   }
 
@@ -60,36 +71,84 @@ export class Actions {
   }
 
   /**
-   * Loads every configured fallback model now, so a swap under thermal stress costs
-   * no load time (a load compiles on the event loop). A fallback that does not load
-   * or does not match its model's inputs and outputs is reported and not used.
+   * Loads every model's fallback now, so a swap under thermal stress costs no load
+   * time (a load compiles on the event loop). A fallback that does not load or does
+   * not match its model's inputs and outputs is reported and not used.
    */
   async preload(): Promise<void> {
     const gen = this.generation;
     for (const m of this.models()) {
-      if (!m.fallbackPath) continue;
-      const pair: FallbackPair = {};
-      this.pairs.set(m.name, pair);
-      const models: Model[] = [];
-      try {
-        for (let i = 0; i < m.instances; i++) models.push(await loadModel(m.fallbackPath, { threads: m.threads, kernels: m.kernels }));
-        const current = this.ctx.scheduler.get(m.name);
-        if (current && (!sameTensors(current.inputs, models[0].inputs) || !sameTensors(current.outputs, models[0].outputs)))
-          throw new Error('it does not have the inputs and outputs of the model it stands in for');
-      } catch (e) {
-        for (const x of models) x.dispose();
-        pair.error = `${m.fallbackPath}: ${(e as Error).message}`;
-        this.ctx.log.error({ model: m.name, err: pair.error }, 'thermal: fallback model not usable');
-        continue;
-      }
-      const slot = new ModelSlot({ name: m.name, version: `${m.version}-fallback`, labels: m.labels, topK: m.topK, queueSize: m.queueSize, models });
-      if (gen !== this.generation) {
-        slot.dispose();
-        return;
-      }
-      pair.fallback = slot;
-      this.ctx.log.info({ model: m.name, file: m.fallbackPath }, 'thermal: fallback model loaded');
+      if (gen !== this.generation) return;
+      await this.loadFallback(m, this.ctx.scheduler.get(m.name));
     }
+  }
+
+  /**
+   * Loads the fallback that goes with `full` (the slot serving the model): the one
+   * its slot names (an OTA bundle's fallback), else the config's fallbackPath. It
+   * takes the full model's version (`<version>-fallback`) and labels.
+   */
+  private async loadFallback(m: ModelConfig, full: ModelSlot | undefined): Promise<void> {
+    const source = full?.fallbackSource ?? m.fallbackPath;
+    if (!source) return;
+    const from = typeof source === 'string' ? source : `the OTA bundle of ${full?.identity.version ?? m.version}`;
+    const pair: FallbackPair = {};
+    this.pairs.set(m.name, pair);
+    const models: Model[] = [];
+    try {
+      for (let i = 0; i < m.instances; i++) models.push(await loadModel(source, { threads: m.threads, kernels: m.kernels }));
+      if (full && (!sameTensors(full.inputs, models[0].inputs) || !sameTensors(full.outputs, models[0].outputs)))
+        throw new Error('it does not have the inputs and outputs of the model it stands in for');
+    } catch (e) {
+      for (const x of models) x.dispose();
+      if (this.pairs.get(m.name) !== pair) return;
+      pair.error = `${from}: ${(e as Error).message}`;
+      this.ctx.log.error({ model: m.name, err: pair.error }, 'thermal: fallback model not usable');
+      return;
+    }
+    const version = full?.identity.version ?? m.version;
+    const labels = full ? full.identity.labels : m.labels;
+    const slot = new ModelSlot({ name: m.name, version: `${version}-fallback`, labels, topK: m.topK, queueSize: m.queueSize, models });
+    // a reload, a stop or another swap came while this loaded: it is stale
+    if (this.pairs.get(m.name) !== pair) {
+      slot.dispose();
+      return;
+    }
+    pair.fallback = slot;
+    this.ctx.log.info({ model: m.name, from, version: slot.identity.version }, 'thermal: fallback model loaded');
+  }
+
+  /**
+   * Someone else (OTA activation or rollback) replaced a model's slot: the slot it
+   * installed is the model's full model from now on, and the fallback must follow it
+   * (a new bundle brings its own). The slots held for the old version are freed —
+   * the one it replaced was disposed by the scheduler unless kept by its replacer —
+   * and the new fallback is loaded; at the fallback level it goes in once loaded
+   * (meanwhile the new version serves in full).
+   */
+  private replacedBySomeoneElse(name: string, next: ModelSlot, old: ModelSlot | undefined): void {
+    const pair = this.pairs.get(name);
+    if (pair) for (const s of [pair.primary, pair.fallback]) if (s && s !== next && s !== old && !s.disposed) s.dispose();
+    this.pairs.delete(name);
+    const m = this.models().find((x) => x.name === name);
+    if (!m || this.stopped) return;
+    const gen = this.generation;
+    const loading = this.loadFallback(m, next)
+      .then(() => {
+        if (gen !== this.generation || this.stopped) return;
+        const swapped = this.applyFallback(this.level >= LEVEL.fallback);
+        if (swapped) this.lastAction = swapped;
+        this.onFallbacksChanged?.();
+      })
+      // runs detached from the swap that caused it: a bug here is logged, never an unhandled rejection
+      .catch((e: unknown) => this.ctx.log.error({ model: name, err: (e as Error)?.stack ?? String(e) }, 'thermal: following a model swap failed'));
+    this.reloads.add(loading);
+    void loading.finally(() => this.reloads.delete(loading));
+  }
+
+  /** Resolves when the fallbacks being reloaded after someone else's swap are in place (tests, stop). */
+  async settled(): Promise<void> {
+    while (this.reloads.size) await Promise.allSettled([...this.reloads]);
   }
 
   /** Applies a decision; returns a description of what changed (undefined: nothing). */
@@ -164,30 +223,33 @@ export class Actions {
     return changed ? (reduce ? `threads → ${min}` : 'threads restored') : undefined;
   }
 
-  /** Puts each model's fallback (or its full model) in place; both stay loaded, so a swap is instant. */
+  /**
+   * Puts each model's fallback (or its full model) in place; both stay loaded, so a
+   * swap is instant. A disposed slot is never put in.
+   */
   private applyFallback(want: boolean): string | undefined {
     const done: string[] = [];
     for (const [name, pair] of this.pairs) {
-      if (!pair.fallback) continue;
+      if (!pair.fallback || pair.fallback.disposed) continue;
       const current = this.ctx.scheduler.get(name);
       if (!current) continue;
       const onFallback = current === pair.fallback;
       if (want && !onFallback) {
         pair.primary = current;
-        this.ctx.scheduler.replace(pair.fallback, { keepOld: true });
-      } else if (!want && onFallback && pair.primary) {
-        this.ctx.scheduler.replace(pair.primary, { keepOld: true });
+        this.ctx.scheduler.replace(pair.fallback, { keepOld: true, by: THERMAL });
+      } else if (!want && onFallback && pair.primary && !pair.primary.disposed) {
+        this.ctx.scheduler.replace(pair.primary, { keepOld: true, by: THERMAL });
       } else continue;
       this.counters.swaps++;
       done.push(`${name} → ${want ? 'fallback' : 'full'} model`);
-      this.ctx.log.info({ model: name }, want ? 'thermal: switched to the fallback model' : 'thermal: switched back to the full model');
+      this.ctx.log.info({ model: name, version: this.ctx.scheduler.get(name)?.identity.version }, want ? 'thermal: switched to the fallback model' : 'thermal: switched back to the full model');
     }
     return done.length ? done.join(', ') : undefined;
   }
 
   /** Some model has a usable fallback loaded. */
   hasFallback(): boolean {
-    return [...this.pairs.values()].some((p) => p.fallback);
+    return [...this.pairs.values()].some((p) => p.fallback && !p.fallback.disposed);
   }
 
   fallbackModels(): string[] {
@@ -207,7 +269,7 @@ export class Actions {
     this.generation++;
     for (const [name, pair] of this.pairs) {
       const installed = this.ctx.scheduler.get(name);
-      for (const s of [pair.primary, pair.fallback]) if (s && s !== installed) s.dispose();
+      for (const s of [pair.primary, pair.fallback]) if (s && s !== installed && !s.disposed) s.dispose();
     }
     this.pairs = new Map();
   }
@@ -220,10 +282,13 @@ export class Actions {
 
   /** Removes the hooks so the drain runs at full speed. */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.unobserve();
+    this.unobserveReplace();
     this.ctx.scheduler.setPacer(undefined);
     this.ctx.scheduler.setAdmission(undefined);
     this.pacerInstalled = false;
     this.release();
+    await this.settled();
   }
 }

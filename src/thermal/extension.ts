@@ -64,6 +64,12 @@ export class ThermalExtension implements Extension {
     this.settings = ctx.config().thermal!;
     this.makeReaders();
     this.actions = new Actions(ctx, () => this.cfg());
+    // an OTA swap brings its bundle's fallback (or takes the only one away): the fallback level follows
+    this.actions.onFallbacksChanged = () => {
+      if (this.stopped || !this.governor) return;
+      this.governor.configure(settings(ctx.config(), this.actions.hasFallback()));
+      ctx.publishStatus();
+    };
     this.duty = new DutyMeter(DUTY_WINDOW_MS, () => ctx.scheduler.concurrencyLimit);
     this.unobserve = ctx.scheduler.onFinish((_s, _r, ms) => this.duty.add(performance.now(), ms));
     await this.actions.preload();
@@ -112,6 +118,11 @@ export class ThermalExtension implements Extension {
       for (const w of this.pollWaiters.splice(0)) w();
       this.schedule();
     }
+  }
+
+  /** Resolves when fallbacks reloaded after an OTA swap are in place (tests). */
+  fallbacksSettled(): Promise<void> {
+    return this.actions.settled();
   }
 
   /** Resolves after the next poll completes (tests). */
