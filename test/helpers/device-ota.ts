@@ -1,6 +1,7 @@
 // Helpers of the device-side OTA tests: keys and bundles on disk, a console that
 // pushes one bundle through the real chunk transfer, a client that keeps sending
 // inference requests and counts what comes back, the OTA status stream.
+import type { OtaStatus } from '../../src/ota/status';
 import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,17 +54,8 @@ export function makeKit(): Kit {
   };
 }
 
-export interface OtaStatusMsg {
-  state: string;
-  transferId: string;
-  name: string | null;
-  version: string | null;
-  bytes: number;
-  total: number;
-  reason?: string;
-  activeVersion: string | null;
-  previousVersion?: string;
-}
+/** A status message as read off the wire (the device's own type; state left open to any string). */
+export type OtaStatusMsg = Omit<OtaStatus, 'state' | 'at'> & { state: string };
 
 /** Records every OTA status the device publishes. */
 export async function watchStatus(client: MqttClient, deviceId: string): Promise<{ all: OtaStatusMsg[]; until(test: (s: OtaStatusMsg) => boolean, timeoutMs?: number): Promise<OtaStatusMsg> }> {
