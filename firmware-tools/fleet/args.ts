@@ -1,15 +1,19 @@
 // A small argument reader for the qie-fleet subcommands: positionals, --flag value
-// and --flag=value, with clear errors for unknown or incomplete options.
+// and --flag=value (options that may repeat collect every value), with clear errors
+// for unknown or incomplete options.
 export class UsageError extends Error {}
 
 export interface Parsed {
   positional: string[];
   options: Map<string, string>;
+  /** Every value of each repeatable option, in order. */
+  lists: Map<string, string[]>;
 }
 
-export function parseArgs(argv: string[], valued: readonly string[], flags: readonly string[] = []): Parsed {
+export function parseArgs(argv: string[], valued: readonly string[], flags: readonly string[] = [], repeatable: readonly string[] = []): Parsed {
   const positional: string[] = [];
   const options = new Map<string, string>();
+  const lists = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) {
@@ -22,12 +26,13 @@ export function parseArgs(argv: string[], valued: readonly string[], flags: read
       options.set(name, 'true');
       continue;
     }
-    if (!valued.includes(name)) throw new UsageError(`unknown option --${name}`);
+    if (!valued.includes(name) && !repeatable.includes(name)) throw new UsageError(`unknown option --${name}`);
     const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    options.set(name, value);
+    if (repeatable.includes(name)) lists.set(name, [...(lists.get(name) ?? []), value]);
+    else options.set(name, value);
   }
-  return { positional, options };
+  return { positional, options, lists };
 }
 
 export function numberOption(p: Parsed, name: string): number | undefined {

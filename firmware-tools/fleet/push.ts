@@ -18,19 +18,9 @@ export const usage = `qie-fleet push BUNDLE.qie ${CONSOLE_USAGE}
   bundle, to let its devices resume. Exit 0 only when every targeted device succeeded.`;
 
 export async function run(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, [...CONSOLE_VALUED, 'group', 'canary', 'max-failures', 'parallel', 'timeout', 'chunk-size', 'transfer-id'], ['all', 'lock-override', 'json'], ['device']);
   // --device may repeat (or take a comma list)
-  const devices: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--device') {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError('--device needs a value');
-      devices.push(...v.split(','));
-    } else if (a.startsWith('--device=')) devices.push(...a.slice(9).split(','));
-    else rest.push(a);
-  }
-  const p = parseArgs(rest, [...CONSOLE_VALUED, 'group', 'canary', 'max-failures', 'parallel', 'timeout', 'chunk-size', 'transfer-id'], ['all', 'lock-override', 'json']);
+  const devices = (p.lists.get('device') ?? []).flatMap((v) => v.split(','));
   if (p.positional.length !== 1) throw new UsageError('one bundle file is required');
   const co = consoleOptions(p);
   const group = p.options.get('group');

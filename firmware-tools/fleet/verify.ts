@@ -3,23 +3,15 @@
 import { isOtaError } from '../../src/ota/errors';
 import { KeyRing } from '../../src/ota/keys';
 import { verifyBundleFile } from '../../src/ota/bundle';
-import { UsageError } from './args';
+import { parseArgs, UsageError } from './args';
 
 export const usage = `qie-fleet verify B.qie --key PUB.pem [--key PUB2.pem ...]
   Exit 0 and a summary when the bundle verifies with one of the keys, 1 with the reason otherwise.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const keys: string[] = [];
-  const files: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--key') {
-      if (argv[i + 1] === undefined) throw new UsageError('--key needs a value');
-      keys.push(argv[++i]);
-    } else if (a.startsWith('--key=')) keys.push(a.slice(6));
-    else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
-    else files.push(a);
-  }
+  const p = parseArgs(argv, [], [], ['key']);
+  const files = p.positional;
+  const keys = p.lists.get('key') ?? [];
   if (files.length !== 1) throw new UsageError('verify takes one bundle file');
   if (!keys.length) throw new UsageError('at least one --key PUB.pem is required');
   try {
