@@ -6,19 +6,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, loadConfig, parseConfig } from '../src/config/load';
+import { loadConfig, parseConfig } from '../src/config/load';
 import { configSchema } from '../src/config/schema';
+import { configErrorOf } from './helpers/config-error';
 import { CLI, DaemonProc, writeConfig } from './helpers/daemon-proc';
 
-const errorOf = (raw: unknown): string => {
-  try {
-    parseConfig(raw, '/etc/qie', 'test.json');
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  return '';
-};
+const errorOf = configErrorOf;
 
 test('config/default.json holds exactly the schema defaults', (t) => {
   const file = JSON.parse(readFileSync('config/default.json', 'utf8'));

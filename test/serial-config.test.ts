@@ -4,19 +4,12 @@
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, loadConfig, parseConfig } from '../src/config/load';
+import { loadConfig, parseConfig } from '../src/config/load';
+import { configErrorOf } from './helpers/config-error';
 import { DaemonProc, writeConfig } from './helpers/daemon-proc';
 import { gestureModelBytes } from './helpers/serial-rig';
 
-const errorOf = (raw: unknown): string => {
-  try {
-    parseConfig(raw, '/etc/qie', 'test.json');
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  return 'no error';
-};
+const errorOf = configErrorOf;
 
 const model = { name: 'g', path: 'g.tflite' };
 const source = { name: 's', path: '/dev/ttyACM0', framing: { kind: 'cobs' }, sample: { format: 'int16', channels: 3 }, window: { size: 128 }, model: 'g' };
