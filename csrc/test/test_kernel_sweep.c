@@ -74,7 +74,24 @@ static qie_conv_geom conv_geom(int depthwise) {
   g.in_c = channels();
   g.out_h = axis(g.in_h, &g.k_h, &g.stride_h, &g.dilation_h, &g.pad_top);
   g.out_w = axis(g.in_w, &g.k_w, &g.stride_w, &g.dilation_w, &g.pad_left);
-  if (depthwise) {
+  if (depthwise && chance(20)) {
+    /* one input channel fanned out to 8..40 (a first layer on a grey image): wide
+     * enough rows for the kernels that take eight pixels at once, often 3x3 */
+    g.in_c = 1;
+    g.in_w = range(8, 40);
+    g.in_h = range(3, 12);
+    g.out_h = axis(g.in_h, &g.k_h, &g.stride_h, &g.dilation_h, &g.pad_top);
+    g.out_w = axis(g.in_w, &g.k_w, &g.stride_w, &g.dilation_w, &g.pad_left);
+    if (chance(60)) {
+      g.k_h = g.k_w = 3, g.dilation_h = g.dilation_w = 1, g.stride_w = g.stride_h = range(1, 2);
+      g.pad_top = range(0, 1), g.pad_left = range(0, 1);
+      g.out_h = (g.in_h + 2 * g.pad_top - 3) / g.stride_h + 1; /* pads the same on both sides */
+      g.out_w = (g.in_w + 2 * g.pad_left - 3) / g.stride_w + 1;
+    }
+    g.depth_multiplier = 8 * range(1, 5);
+    g.out_c = g.depth_multiplier;
+    g.filter_in_c = 1;
+  } else if (depthwise) {
     g.depth_multiplier = chance(80) ? 1 : range(2, 3);
     g.out_c = g.in_c * g.depth_multiplier;
     g.filter_in_c = 1;
