@@ -11,14 +11,25 @@
 #define MR 6
 #define NR 16
 
+/* Work order: the channel tiles are grouped into panels whose packed B fits
+ * well inside L2; all row blocks run against one panel before the next, so a
+ * layer whose B is larger than L2 (320 -> 1280 channels: 800 KB) reads it from
+ * memory once instead of once per row block. A layer with a small B has one panel
+ * and the plain row-major order. */
+enum { PANEL_BYTES = 160 * 1024 };
+
 typedef struct {
   qie_gemm_shape s;
-  int32_t kp, np, n_tiles;
+  int32_t kp, np, n_tiles, m_tiles;
+  int32_t panel_tiles; /* channel tiles per panel */
 } plan;
 
 static plan make_plan(qie_gemm_shape s) {
-  plan p = {s, qie_round_up(s.K, 2), qie_round_up(s.N, 8), 0};
+  plan p = {s, qie_round_up(s.K, 2), qie_round_up(s.N, 8), 0, (s.M + MR - 1) / MR, 0};
   p.n_tiles = (p.np + NR - 1) / NR;
+  const int32_t tile_bytes = NR * p.kp * (int32_t)sizeof(int16_t);
+  p.panel_tiles = PANEL_BYTES / tile_bytes < 1 ? 1 : PANEL_BYTES / tile_bytes;
+  if (p.panel_tiles > p.n_tiles) p.panel_tiles = p.n_tiles;
   return p;
 }
 
@@ -90,6 +101,52 @@ DEFINE_TILE(2, 0)
 DEFINE_TILE(1, 1)
 DEFINE_TILE(2, 1)
 
+/* One valid row (fully connected at batch 1, or the last row of a 7x7 layer's
+ * 49): the 6-row tile would repeat it six times. Two accumulator sets over even
+ * and odd k-pairs keep the adds independent. */
+#define DEFINE_TILE_R1(NBK_, FUSED_)                                                        \
+  static QIE_AVX2 void tile_r1_##NBK_##_##FUSED_(const plan* p, const int16_t* a,              \
+                                  const int16_t* b, const qie_rq_arrays* rqa,               \
+                                  const qie_rq_fused* fz, const qie_rq256* rqk, int32_t m0, \
+                                  int32_t n0, int8_t* out) {                                \
+    enum { NBK = NBK_, FUSED = FUSED_ };                                                    \
+    const __m256i z = _mm256_setzero_si256();                                               \
+    __m256i c00 = _mm256_loadu_si256((const __m256i*)(rqa->bias + n0));                     \
+    __m256i c01 = NBK > 1 ? _mm256_loadu_si256((const __m256i*)(rqa->bias + n0 + 8)) : z;   \
+    __m256i d0 = z, d1 = z;                                                                 \
+    const int32_t N = p->s.N, pairs = p->kp / 2;                                            \
+    const size_t bblock = (size_t)p->kp * 8;                                                \
+    const int16_t* bb = b + (size_t)(n0 / 8) * bblock;                                      \
+    int32_t kk = 0;                                                                         \
+    for (; kk + 2 <= pairs; kk += 2, bb += 32) {                                            \
+      int32_t a2[2];                                                                        \
+      memcpy(a2, a + (size_t)kk * 2, 8);                                                    \
+      const __m256i av = _mm256_set1_epi32(a2[0]), aw = _mm256_set1_epi32(a2[1]);         \
+      c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, _mm256_loadu_si256((const __m256i*)bb))); \
+      d0 = _mm256_add_epi32(d0, _mm256_madd_epi16(aw, _mm256_loadu_si256((const __m256i*)(bb + 16)))); \
+      if (NBK > 1) {                                                                        \
+        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, _mm256_loadu_si256((const __m256i*)(bb + bblock)))); \
+        d1 = _mm256_add_epi32(d1, _mm256_madd_epi16(aw, _mm256_loadu_si256((const __m256i*)(bb + bblock + 16)))); \
+      }                                                                                     \
+    }                                                                                       \
+    if (kk < pairs) {                                                                       \
+      int32_t a2;                                                                           \
+      memcpy(&a2, a + (size_t)kk * 2, 4);                                                   \
+      const __m256i av = _mm256_set1_epi32(a2);                                             \
+      c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, _mm256_loadu_si256((const __m256i*)bb))); \
+      if (NBK > 1) c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, _mm256_loadu_si256((const __m256i*)(bb + bblock)))); \
+    }                                                                                       \
+    c00 = _mm256_add_epi32(c00, d0);                                                        \
+    c01 = _mm256_add_epi32(c01, d1);                                                        \
+    const int valid = 1;                                                                    \
+    STORE_ROW(0)                                                                            \
+  }
+
+DEFINE_TILE_R1(1, 0)
+DEFINE_TILE_R1(2, 0)
+DEFINE_TILE_R1(1, 1)
+DEFINE_TILE_R1(2, 1)
+
 /* Direct A rows (1x1 conv, fully connected): x - input_zp as int16, 16 at a time. */
 static QIE_AVX2 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* input, int32_t m0,
                                       int32_t rows, int32_t kp, int16_t* dst) {
@@ -100,6 +157,11 @@ static QIE_AVX2 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* inp
     for (; k + 16 <= s->K; k += 16)
       _mm256_storeu_si256((__m256i*)(dst + k),
                           _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(x + k))), zp));
+    if (k + 8 <= s->K) { /* K = 8, 24, ...: the early layers of small models */
+      _mm_storeu_si128((__m128i*)(dst + k), _mm_sub_epi16(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i*)(x + k))),
+                                                         _mm256_castsi256_si128(zp)));
+      k += 8;
+    }
     for (; k < s->K; ++k) dst[k] = (int16_t)(x[k] - s->rq->input_zp);
     for (; k < kp; ++k) dst[k] = 0;
   }
@@ -158,8 +220,11 @@ static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32
   const int16_t* b = (const int16_t*)((const char*)args->packed + b_at(p));
   const qie_rq256 rqk = qie_rq256_make(p->s.rq);
   int32_t packed_mt = -1;
+  const int32_t per_panel = p->m_tiles * p->panel_tiles;
   for (int32_t item = begin; item < end; ++item) {
-    const int32_t mt = item / p->n_tiles, nt = item % p->n_tiles;
+    const int32_t panel = item / per_panel, in_panel = item % per_panel;
+    const int32_t mt = in_panel / p->panel_tiles, nt = panel * p->panel_tiles + in_panel % p->panel_tiles;
+    if (nt >= p->n_tiles) continue; /* the last panel may be narrower */
     const int32_t m0 = mt * MR;
     const int32_t valid = p->s.M - m0 < MR ? p->s.M - m0 : MR;
     if (mt != packed_mt) {
@@ -169,7 +234,15 @@ static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32
     }
     const int32_t n0 = nt * NR;
     const int nbk = (p->np - n0) / 8 < NR / 8 ? (p->np - n0) / 8 : NR / 8;
-    if (fz->fused) {
+    if (valid == 1) {
+      if (fz->fused) {
+        if (nbk == 2) tile_r1_2_1(p, a, b, &rqa, fz, &rqk, m0, n0, args->output);
+        else tile_r1_1_1(p, a, b, &rqa, fz, &rqk, m0, n0, args->output);
+      } else {
+        if (nbk == 2) tile_r1_2_0(p, a, b, &rqa, fz, &rqk, m0, n0, args->output);
+        else tile_r1_1_0(p, a, b, &rqa, fz, &rqk, m0, n0, args->output);
+      }
+    } else if (fz->fused) {
       if (nbk == 2) tile2_1(p, a, valid, b, &rqa, fz, &rqk, m0, n0, args->output);
       else tile1_1(p, a, valid, b, &rqa, fz, &rqk, m0, n0, args->output);
     } else {
@@ -179,7 +252,10 @@ static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32
   }
 }
 
-static int32_t items_of(const plan* p) { return (p->s.M + MR - 1) / MR * p->n_tiles; }
+static int32_t items_of(const plan* p) {
+  const int32_t panels = (p->n_tiles + p->panel_tiles - 1) / p->panel_tiles;
+  return panels * p->m_tiles * p->panel_tiles;
+}
 static size_t scratch_of(const plan* p) {
   if (small_row(p)) return 0;
   return sizeof(int16_t) * (size_t)(p->s.M < MR ? p->s.M : MR) * p->kp;
