@@ -24,8 +24,11 @@ interface Row {
   model: string;
   threads: number;
   qieMedianMs: number;
+  /** qie's engine time alone (Model.lastRunMs), without the worker-thread hand-off */
+  qieEngineMs: number;
   ortMedianMs: number;
   ratio: number;
+  engineRatio: number;
   qieGmacPerS: number;
   qieLoadMs: number;
   ortLoadMs: number;
@@ -80,6 +83,7 @@ async function benchOne(spec: (typeof MODELS)[number], threads: number): Promise
   for (let i = 0; i < golden.length; ++i) if ((ortOut[i] & 0xff) !== golden[i]) ++ortBytesDifferingFromGolden;
 
   const qieTimes: number[] = [];
+  const engineTimes: number[] = [];
   const ortTimes: number[] = [];
   const warm = Math.max(5, spec.runs / 10);
   await timeRuns(warm, () => model.run([qieInput]), []);
@@ -89,18 +93,21 @@ async function benchOne(spec: (typeof MODELS)[number], threads: number): Promise
     // ORT's idle workers spin for a while after a run; a pause lets them sleep
     // before qie's timed runs, so neither engine is timed against the other's threads
     await settle();
-    await timeRuns(perRound, () => model.run([qieInput]), qieTimes);
+    await timeRuns(perRound, () => model.run([qieInput]).then(() => engineTimes.push(model.lastRunMs)), qieTimes);
     await settle();
     await timeRuns(perRound, () => session.run(feeds), ortTimes);
   }
   const qieMedianMs = median(qieTimes);
+  const qieEngineMs = median(engineTimes);
   const ortMedianMs = median(ortTimes);
   const row: Row = {
     model: spec.name,
     threads,
     qieMedianMs,
+    qieEngineMs,
     ortMedianMs,
     ratio: qieMedianMs / ortMedianMs,
+    engineRatio: qieEngineMs / ortMedianMs,
     qieGmacPerS: spec.macs / (qieMedianMs / 1e3) / 1e9,
     qieLoadMs,
     ortLoadMs,
@@ -117,13 +124,15 @@ async function benchOne(spec: (typeof MODELS)[number], threads: number): Promise
 }
 
 function table(rows: Row[]): string {
-  const head = ['model', 'thr', 'qie ms', 'ORT ms', 'qie/ORT', 'qie GMAC/s', 'qie load ms', 'ORT load ms', 'arena B', 'RSS MiB', 'kernels'];
+  const head = ['model', 'thr', 'qie ms', 'ORT ms', 'qie/ORT', 'engine ms', 'engine/ORT', 'qie GMAC/s', 'qie load ms', 'ORT load ms', 'arena B', 'RSS MiB', 'kernels'];
   const cells = rows.map((r) => [
     r.model,
     String(r.threads),
     r.qieMedianMs.toFixed(3),
     r.ortMedianMs.toFixed(3),
     r.ratio.toFixed(2),
+    r.qieEngineMs.toFixed(3),
+    r.engineRatio.toFixed(2),
     r.qieGmacPerS.toFixed(1),
     r.qieLoadMs.toFixed(1),
     r.ortLoadMs.toFixed(1),
@@ -142,7 +151,7 @@ async function main(): Promise<void> {
   const out = {
     date: new Date().toISOString(),
     machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, onnxruntime: require('onnxruntime-node/package.json').version, loadAverage: os.loadavg() },
-    method: `median of ${ROUNDS} alternating rounds per engine after warm-up; qie: Model.run, ORT: InferenceSession.run (intraOpNumThreads = threads, interOpNumThreads 1, graph optimization all), both awaited one at a time; RSS is the whole process's`,
+    method: `median of ${ROUNDS} alternating rounds per engine after warm-up; qie: Model.run, ORT: InferenceSession.run (intraOpNumThreads = threads, interOpNumThreads 1, graph optimization all), both awaited one at a time. ORT's Node binding runs the session on the event loop's own thread (in setImmediate); qie runs off the loop on a worker thread, so 'qie ms' includes that hand-off and 'engine ms' is qie_model_run alone (Model.lastRunMs); RSS is the whole process's`,
     rows,
   };
   console.log(table(rows));

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "include/qie.h"
 #include "platform/sd_notify.h"
@@ -12,6 +13,7 @@ typedef struct {
   qie_model* model;
   int busy;          /* a run is queued or executing */
   int dispose_asked; /* destroy once the run completes */
+  double last_run_ms; /* qie_model_run's own time in the last run (worker side) */
 } handle_t;
 
 typedef struct {
@@ -195,7 +197,11 @@ static napi_value output_array(napi_env env, const qie_tensor_info* ti, const vo
 
 static void run_execute(napi_env env, void* data) {
   run_t* r = data;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   r->status = qie_model_run(r->h->model, r->err);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  r->h->last_run_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 }
 
 static void run_complete(napi_env env, napi_status status, void* data) {
@@ -344,6 +350,120 @@ static napi_value js_dispose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- profile(handle, runs) -> Promise<Float64Array>: each op's median ms ----
+ * Runs the model `runs` times op by op on whatever the inputs hold, off the
+ * event loop like run(). The buffers are taken here, before any inference. */
+typedef struct {
+  handle_t* h;
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref keep;
+  int runs, n_ops;
+  double* times; /* [n_ops][runs], then each op's median in times[op * runs] */
+  qie_status status;
+  char err[QIE_ERR_LEN];
+} profile_t;
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void* a, const void* b) {
+  const double x = *(const double*)a, y = *(const double*)b;
+  return x < y ? -1 : x > y;
+}
+
+static void profile_execute(napi_env env, void* data) {
+  profile_t* r = data;
+  r->status = QIE_OK;
+  for (int i = 0; i < r->runs && r->status == QIE_OK; ++i) {
+    double prev = now_ms();
+    for (int op = 0; op < r->n_ops && r->status == QIE_OK; ++op) {
+      r->status = qie_model_run_op(r->h->model, op, r->err);
+      const double t = now_ms();
+      r->times[(size_t)op * r->runs + i] = t - prev;
+      prev = t;
+    }
+  }
+  for (int op = 0; op < r->n_ops; ++op) {
+    double* t = r->times + (size_t)op * r->runs;
+    qsort(t, (size_t)r->runs, sizeof *t, cmp_double);
+    t[0] = t[r->runs / 2];
+  }
+}
+
+static void profile_complete(napi_env env, napi_status status, void* data) {
+  profile_t* r = data;
+  handle_t* h = r->h;
+  h->busy = 0;
+  if (status != napi_ok || r->status != QIE_OK) {
+    napi_reject_deferred(env, r->deferred, make_error(env, code_of(r->status), status != napi_ok ? "profile was cancelled" : r->err));
+  } else {
+    void* bytes = NULL;
+    napi_value ab, arr;
+    napi_create_arraybuffer(env, sizeof(double) * (size_t)r->n_ops, &bytes, &ab);
+    for (int op = 0; op < r->n_ops; ++op) ((double*)bytes)[op] = r->times[(size_t)op * r->runs];
+    napi_create_typedarray(env, napi_float64_array, (size_t)r->n_ops, ab, 0, &arr);
+    napi_resolve_deferred(env, r->deferred, arr);
+  }
+  if (h->dispose_asked) {
+    qie_model_destroy(h->model);
+    h->model = NULL;
+  }
+  napi_delete_async_work(env, r->work);
+  napi_delete_reference(env, r->keep);
+  free(r->times);
+  free(r);
+}
+
+static napi_value js_profile(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  handle_t* h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  if (h->busy) {
+    napi_throw_error(env, "busy", "a run of this model is already in progress");
+    return NULL;
+  }
+  int32_t runs = 0;
+  if (argc < 2 || napi_get_value_int32(env, argv[1], &runs) != napi_ok || runs < 1 || runs > 100000) {
+    napi_throw_range_error(env, "bad_option", "profile runs must be an integer in 1..100000");
+    return NULL;
+  }
+  profile_t* r = calloc(1, sizeof *r);
+  const int n_ops = qie_model_num_ops(h->model);
+  if (r) r->times = malloc(sizeof(double) * (size_t)(n_ops > 0 ? n_ops : 1) * (size_t)runs);
+  if (!r || !r->times) {
+    if (r) free(r);
+    napi_throw_error(env, "internal", "out of memory");
+    return NULL;
+  }
+  r->h = h, r->runs = runs, r->n_ops = n_ops;
+  napi_value promise, name;
+  CALL(env, napi_create_promise(env, &r->deferred, &promise));
+  napi_create_string_utf8(env, "qie.profile", NAPI_AUTO_LENGTH, &name);
+  CALL(env, napi_create_reference(env, argv[0], 1, &r->keep));
+  CALL(env, napi_create_async_work(env, argv[0], name, profile_execute, profile_complete, r, &r->work));
+  h->busy = 1;
+  CALL(env, napi_queue_async_work(env, r->work));
+  return promise;
+}
+
+/* lastRunMs(handle): the engine's own time in the last completed run, without
+ * the hand-off to and from the worker thread (the benchmark reports both). */
+static napi_value js_last_run_ms(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  handle_t* h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  CALL(env, napi_create_double(env, h->last_run_ms, &out));
+  return out;
+}
+
 /* sdNotify(socketPath, message): undefined, or the reason it could not be sent. The
  * daemon sends from its own process so the unit can keep NotifyAccess=main. */
 static napi_value js_sd_notify(napi_env env, napi_callback_info info) {
@@ -372,6 +492,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"run", NULL, js_run, NULL, NULL, NULL, napi_default, NULL},
       {"resetState", NULL, js_reset_state, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
+      {"profile", NULL, js_profile, NULL, NULL, NULL, napi_default, NULL},
+      {"lastRunMs", NULL, js_last_run_ms, NULL, NULL, NULL, napi_default, NULL},
       {"dispose", NULL, js_dispose, NULL, NULL, NULL, napi_default, NULL},
       {"sdNotify", NULL, js_sd_notify, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -93,4 +93,24 @@ if (shared) {
     const after = await m.run([new Int8Array(9216)]);
     t.deepEqual(Array.from(after[0] as Int8Array), Array.from(before[0] as Int8Array));
   });
+
+  test('lastRunMs and profile: the engine time of a run, and the median of each op', async (t) => {
+    const m = await loadModel(person);
+    t.teardown(() => m.dispose());
+    t.is(m.lastRunMs, 0);
+    const data = readCase('person_detect', 'person_tflm_test');
+    const [golden] = await m.run([data.inputs[0].data]);
+    t.true(m.lastRunMs > 0 && m.lastRunMs < 10_000);
+    const opMs = await m.profile(3);
+    t.is(opMs.length, m.ops.length);
+    t.true(opMs.every((ms) => Number.isFinite(ms) && ms >= 0));
+    t.true(opMs.filter((ms, i) => m.ops[i].macs > 0 && ms > 0).length > 0);
+    // a profile runs the model on what the inputs held: the next run is unchanged
+    const [again] = await m.run([data.inputs[0].data]);
+    t.deepEqual(Buffer.from(again.buffer, again.byteOffset, again.byteLength), Buffer.from(golden.buffer, golden.byteOffset, golden.byteLength));
+    for (const bad of [0, 1.5, 100_001]) t.is((await t.throwsAsync(m.profile(bad), { instanceOf: QieError }))!.code, 'bad_option');
+    m.dispose();
+    t.is(m.lastRunMs, 0);
+    t.is((await t.throwsAsync(m.profile(1), { instanceOf: QieError }))!.code, 'disposed');
+  });
 }

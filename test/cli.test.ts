@@ -90,6 +90,28 @@ if (!shared) {
     t.regex(text.stdout, /DEPTHWISE_CONV_2D/);
   });
 
+  test('qie inspect --profile adds the time of each op and per kernel', (t) => {
+    const model = `${shared}/models/person_detect/model.tflite`;
+    const r = qie('inspect', model, '--json', '--profile', '--runs', '3', '--threads', '2');
+    t.is(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    t.is(report.profile.runs, 3);
+    t.is(report.profile.threads, 2);
+    t.is(report.profile.opMs.length, report.ops.length);
+    t.true(report.profile.opMs.every((ms: number) => Number.isFinite(ms) && ms >= 0));
+    const text = qie('inspect', model, '--profile', '--runs', '2');
+    t.is(text.status, 0, text.stderr);
+    t.regex(text.stdout, /GMAC\/s/);
+    t.regex(text.stdout, /profile: 2 runs at 1 thread\(s\)/);
+    t.regex(text.stdout, /\n {2}total +31 ops +\d+\.\d+ ms/);
+    const bad = qie('inspect', model, '--runs', '2');
+    t.not(bad.status, 0);
+    t.regex(bad.stderr, /bad_option: --runs and --threads go with --profile/);
+    const zero = qie('inspect', model, '--profile', '--runs', '0');
+    t.not(zero.status, 0);
+    t.regex(zero.stderr, /bad_option: profile runs must be an integer/);
+  });
+
   test('qie inspect counts mobilenet_v2 MACs', (t) => {
     const r = qie('inspect', `${shared}/models/mobilenet_v2/model.tflite`, '--json');
     t.is(r.status, 0, r.stderr);

@@ -78,6 +78,9 @@ void* qie_model_input_data(qie_model* model, int index);
 const void* qie_model_output_data(const qie_model* model, int index);
 
 qie_status qie_model_run(qie_model* model, char* err);
+/* Runs op `op` alone (0 <= op < qie_model_num_ops): for per-op profiling; a
+ * whole inference is every op in order, as qie_model_run does. */
+qie_status qie_model_run_op(qie_model* model, int op, char* err);
 void qie_model_reset_state(qie_model* model); /* zero variable tensors (recurrent state) */
 
 /* Threads the next runs use: 1..the load-time `threads` option (the pool and the

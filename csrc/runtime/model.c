@@ -179,15 +179,22 @@ void qie_model_destroy(qie_model* m) {
   qie_free(m);
 }
 
+qie_status qie_model_run_op(qie_model* m, int i, char* err) {
+  if (i < 0 || i >= m->n_ops) {
+    if (err) snprintf(err, QIE_ERR_LEN, "op #%d: no such op (the model has %d)", i, m->n_ops);
+    return QIE_ERR_BAD_INPUT;
+  }
+  qie_op* op = &m->ops[i];
+  m->ctx.err[0] = 0;
+  qie_status s = op->impl->eval(&m->ctx, op);
+  if (s != QIE_OK && err) snprintf(err, QIE_ERR_LEN, "op #%d %s: %s", i, op->impl->name, m->ctx.err);
+  return s;
+}
+
 qie_status qie_model_run(qie_model* m, char* err) {
   for (int i = 0; i < m->n_ops; ++i) {
-    qie_op* op = &m->ops[i];
-    m->ctx.err[0] = 0;
-    qie_status s = op->impl->eval(&m->ctx, op);
-    if (s != QIE_OK) {
-      if (err) snprintf(err, QIE_ERR_LEN, "op #%d %s: %s", i, op->impl->name, m->ctx.err);
-      return s;
-    }
+    qie_status s = qie_model_run_op(m, i, err);
+    if (s != QIE_OK) return s;
   }
   return QIE_OK;
 }

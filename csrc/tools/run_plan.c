@@ -207,8 +207,9 @@ static int cmp_double(const void* a, const void* b) {
   return x < y ? -1 : x > y;
 }
 
-/* Developer timing (not a test): median of `runs` warm runs on zeroed inputs. */
-static int time_plan(const char* path, int runs, const char* kernels) {
+/* Developer timing (not a test): median of `runs` warm runs on zeroed inputs;
+ * with `per_op`, each op's median as well, to show where a run's time goes. */
+static int time_plan(const char* path, int runs, const char* kernels, int per_op) {
   size_t size = 0;
   unsigned char* plan = read_file(path, &size);
   qie_model* m = NULL;
@@ -221,18 +222,37 @@ static int time_plan(const char* path, int runs, const char* kernels) {
   }
   free(plan);
   if (runs < 1) runs = 1;
+  const int n_ops = qie_model_num_ops(m);
   double* t = malloc(sizeof(double) * (size_t)runs);
+  double* op_t = per_op ? malloc(sizeof(double) * (size_t)runs * (size_t)n_ops) : NULL;
   qie_model_run(m, err);
   for (int i = 0; i < runs; ++i) {
     const double t0 = now_ms();
-    qie_model_run(m, err);
+    if (per_op) {
+      double prev = t0;
+      for (int o = 0; o < n_ops; ++o) {
+        qie_model_run_op(m, o, err);
+        const double now = now_ms();
+        op_t[(size_t)o * runs + i] = now - prev;
+        prev = now;
+      }
+    } else {
+      qie_model_run(m, err);
+    }
     t[i] = now_ms() - t0;
   }
   qsort(t, (size_t)runs, sizeof *t, cmp_double);
   printf("%s: median %.3f ms, min %.3f ms over %d runs, %d threads\n", path, t[runs / 2], t[0], runs,
          g_threads);
-  for (int i = 0; i < qie_model_num_ops(m) && getenv("QIE_SHOW_KERNELS"); ++i)
+  for (int o = 0; o < n_ops && per_op; ++o) {
+    double* ot = op_t + (size_t)o * runs;
+    qsort(ot, (size_t)runs, sizeof *ot, cmp_double);
+    printf("  op %3d  %8.4f ms  %5.1f%%  %s\n", o, ot[runs / 2], 100.0 * ot[runs / 2] / t[runs / 2],
+           qie_model_op_kernel(m, o));
+  }
+  for (int i = 0; i < n_ops && !per_op && getenv("QIE_SHOW_KERNELS"); ++i)
     printf("  op %d: %s\n", i, qie_model_op_kernel(m, i));
+  free(op_t);
   free(t);
   qie_model_destroy(m);
   return 0;
@@ -243,9 +263,10 @@ int main(int argc, char** argv) {
   if (getenv("QIE_THREADS")) g_threads = atoi(getenv("QIE_THREADS"));
   if (argc == 5 && strcmp(argv[1], "--fuzz") == 0)
     return fuzz(argv[2], atol(argv[3]), (uint32_t)strtoul(argv[4], NULL, 10));
-  if (argc == 4 && strcmp(argv[1], "--time") == 0) return time_plan(argv[2], atoi(argv[3]), kernels);
+  if (argc == 4 && strcmp(argv[1], "--time") == 0) return time_plan(argv[2], atoi(argv[3]), kernels, 0);
+  if (argc == 4 && strcmp(argv[1], "--profile") == 0) return time_plan(argv[2], atoi(argv[3]), kernels, 1);
   if (argc != 3 || strcmp(argv[1], "--check") != 0) {
-    fprintf(stderr, "usage: qie-run-plan --check CASE_LIST | --fuzz PLAN ROUNDS SEED | --time PLAN RUNS\n");
+    fprintf(stderr, "usage: qie-run-plan --check CASE_LIST | --fuzz PLAN ROUNDS SEED | --time PLAN RUNS | --profile PLAN RUNS\n");
     return 2;
   }
   qie_allocator counting = {counting_alloc, counting_free, NULL};

@@ -11,7 +11,7 @@ import { formatInspect, inspectReport } from './inspect';
 
 const USAGE = `usage:
   qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels FAMILY] [--threads N] [--float-ops A,B]
-  qie inspect MODEL [--json] [--kernels FAMILY] [--float-ops A,B]
+  qie inspect MODEL [--json] [--kernels FAMILY] [--float-ops A,B] [--profile [--runs N] [--threads N]]
   qie serve --config FILE
   qie status --broker URL --device ID [--json]
 
@@ -19,7 +19,9 @@ const USAGE = `usage:
            model and writes DIR/output_0.bin, DIR/output_1.bin, ...; --json prints the
            outputs with dequantized values instead (or as well, with --out).
   inspect  prints ops (with the kernel chosen for each), tensors, quantization, the
-           arena size and the multiply-accumulate count; --json for machines.
+           arena size and the multiply-accumulate count; --json for machines. --profile
+           also runs the model (zero inputs, N times, default 50) and shows each op's
+           median time and GMAC/s, and the time per kernel.
   serve    runs the MQTT inference daemon until SIGTERM; SIGHUP reloads the config
            (README "Gateway daemon", "Configuration", "MQTT topics").
   status   prints a daemon's retained status (with the thermal governor's readings and level).
@@ -97,16 +99,32 @@ async function cmdInspect(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, kernels: { type: 'string' }, 'float-ops': { type: 'string' } },
+    options: {
+      json: { type: 'boolean' },
+      kernels: { type: 'string' },
+      'float-ops': { type: 'string' },
+      profile: { type: 'boolean' },
+      runs: { type: 'string' },
+      threads: { type: 'string' },
+    },
   });
   if (positionals.length !== 1) throw new QieError('bad_option', 'inspect takes exactly one MODEL');
+  if (!values.profile && (values.runs !== undefined || values.threads !== undefined))
+    throw new QieError('bad_option', '--runs and --threads go with --profile');
   const bytes = await readFile(positionals[0]).catch((e: Error) => {
     throw new QieError('bad_input', `cannot read ${positionals[0]}: ${e.message}`);
   });
   const compiled = compileModel(bytes, { floatOps: floatOpsOption(values['float-ops']) });
-  const model = new Model(compiled.graph, compiled.plan, compiled.format, { kernels: values.kernels });
+  const model = new Model(compiled.graph, compiled.plan, compiled.format, {
+    kernels: values.kernels,
+    threads: values.threads !== undefined ? Number(values.threads) : undefined,
+  });
   try {
     const report = inspectReport(compiled.graph, model);
+    if (values.profile) {
+      const runs = values.runs !== undefined ? Number(values.runs) : 50;
+      report.profile = { runs, threads: model.threads, opMs: await model.profile(runs) };
+    }
     process.stdout.write(values.json ? JSON.stringify(report, null, 1) + '\n' : formatInspect(report));
   } finally {
     model.dispose();

@@ -177,6 +177,32 @@ export class Model {
     });
   }
 
+  /**
+   * The engine's own time (ms) in the last completed run: qie_model_run on the
+   * worker thread, without the hand-off to it and back to the event loop that
+   * `await run()` also includes. 0 before the first run.
+   */
+  get lastRunMs(): number {
+    return this.handle && !this.disposed ? native.lastRunMs(this.handle) : 0;
+  }
+
+  /**
+   * Where a run's time goes: runs the model `runs` times op by op (on whatever
+   * the inputs last held; queued like run) and resolves to each op's median ms,
+   * indexed like `ops`. For `qie inspect --profile` and the benchmark.
+   */
+  profile(runs = 50): Promise<number[]> {
+    if (this.disposed) return Promise.reject(new QieError('disposed', 'the model was disposed'));
+    if (!Number.isInteger(runs) || runs < 1 || runs > 100_000)
+      return Promise.reject(new QieError('bad_option', `profile runs must be an integer in 1..100000; got ${runs}`));
+    const next = this.queue.then(async () => {
+      if (!this.handle) throw new QieError('disposed', 'the model was disposed');
+      return [...(await native.profile(this.handle, runs))];
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
   /** Threads the runs use (after the setThreads calls queued so far). */
   get threads(): number {
     return this.activeThreads;

@@ -26,6 +26,8 @@ interface Addon {
   run(h: NativeHandle, inputs: Uint8Array[]): Promise<TypedArray[]>;
   resetState(h: NativeHandle): void;
   setThreads(h: NativeHandle, threads: number): void;
+  lastRunMs(h: NativeHandle): number;
+  profile(h: NativeHandle, runs: number): Promise<Float64Array>;
   dispose(h: NativeHandle): void;
   sdNotify(socketPath: string, message: string): string | undefined;
 }
@@ -91,6 +93,16 @@ export const native = {
   setThreads(h: NativeHandle, threads: number): void {
     try {
       load().setThreads(h, threads);
+    } catch (e) {
+      throw asQieError(e);
+    }
+  },
+  lastRunMs(h: NativeHandle): number {
+    return load().lastRunMs(h);
+  },
+  async profile(h: NativeHandle, runs: number): Promise<Float64Array> {
+    try {
+      return await load().profile(h, runs);
     } catch (e) {
       throw asQieError(e);
     }
