@@ -5,6 +5,7 @@
       "sources": [
         "csrc/addon.c",
         "csrc/platform/sd_notify.c",
+        "csrc/platform/runner.c",
         "<!@(ls -1 csrc/runtime/*.c csrc/kernels/*.c csrc/kernels/ref/*.c csrc/kernels/x86/*.c csrc/kernels/neon/*.c csrc/ops/*.c)"
       ],
       "include_dirs": ["csrc/include"],

@@ -1,5 +1,8 @@
 /* The only Node-aware C: exposes the runtime to JavaScript (src/engine/native.ts).
- * Inference runs in napi async work (the libuv pool), never on the event loop. */
+ * Inference never runs on the event loop: each model has its own runner thread
+ * (platform/runner.h), which stays warm between back-to-back runs, and a run's
+ * result comes back through a thread-safe function. Should the thread not start,
+ * runs go through napi async work (the libuv pool) instead. */
 #include <node_api.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,13 +10,20 @@
 #include <time.h>
 
 #include "include/qie.h"
+#include "platform/runner.h"
 #include "platform/sd_notify.h"
+
+/* how long a model's runner thread spins for the next run before it sleeps; the
+ * same bound as the kernel threads' (csrc/runtime/threadpool.c) */
+#define RUNNER_SPIN_NS 200000
 
 typedef struct {
   qie_model* model;
   int busy;          /* a run is queued or executing */
   int dispose_asked; /* destroy once the run completes */
   double last_run_ms; /* qie_model_run's own time in the last run (worker side) */
+  qie_runner* runner; /* started at the first run; NULL: runs use napi async work */
+  int runner_failed;
 } handle_t;
 
 typedef struct {
@@ -21,6 +31,7 @@ typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   napi_ref keep; /* keeps the handle alive while the run is in flight */
+  napi_threadsafe_function done; /* runner path: settles the run on the loop */
   qie_status status;
   char err[QIE_ERR_LEN];
 } run_t;
@@ -50,10 +61,19 @@ static napi_value make_error(napi_env env, const char* code, const char* msg) {
   return e;
 }
 
+/* The model and its runner thread go together (the thread is idle here). */
+static void destroy_model(handle_t* h) {
+  qie_runner_stop(h->runner);
+  h->runner = NULL;
+  qie_model_destroy(h->model);
+  h->model = NULL;
+}
+
 static void finalize_handle(napi_env env, void* data, void* hint) {
   handle_t* h = data;
-  /* a pending run holds a reference to the handle object, so busy is 0 here */
-  qie_model_destroy(h->model);
+  /* a pending run holds a reference to the handle object, so busy is 0 here
+   * (at environment teardown, stopping the runner waits for a run to finish) */
+  destroy_model(h);
   free(h);
 }
 
@@ -204,12 +224,12 @@ static void run_execute(napi_env env, void* data) {
   r->h->last_run_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 }
 
-static void run_complete(napi_env env, napi_status status, void* data) {
-  run_t* r = data;
+/* The end of a run, on the event loop: settles its promise, frees what it held. */
+static void settle_run(napi_env env, run_t* r, int cancelled) {
   handle_t* h = r->h;
   h->busy = 0;
-  if (status != napi_ok || r->status != QIE_OK) {
-    const char* msg = status != napi_ok ? "run was cancelled" : r->err;
+  if (cancelled || r->status != QIE_OK) {
+    const char* msg = cancelled ? "run was cancelled" : r->err;
     napi_reject_deferred(env, r->deferred, make_error(env, code_of(r->status), msg));
   } else {
     int n = qie_model_num_outputs(h->model);
@@ -222,13 +242,49 @@ static void run_complete(napi_env env, napi_status status, void* data) {
     }
     napi_resolve_deferred(env, r->deferred, arr);
   }
-  if (h->dispose_asked) {
-    qie_model_destroy(h->model);
-    h->model = NULL;
-  }
-  napi_delete_async_work(env, r->work);
+  if (h->dispose_asked) destroy_model(h);
   napi_delete_reference(env, r->keep);
   free(r);
+}
+
+static void run_complete(napi_env env, napi_status status, void* data) {
+  run_t* r = data;
+  napi_delete_async_work(env, r->work);
+  settle_run(env, r, status != napi_ok);
+}
+
+/* runner path: the run on the model's thread, then its result to the loop */
+static void runner_settle(napi_env env, napi_value cb, void* context, void* data) {
+  if (env) settle_run(env, data, 0); /* no env: the environment is going away */
+}
+
+static void runner_job(void* job) {
+  run_t* r = job;
+  const napi_threadsafe_function done = r->done; /* r is freed once settled */
+  run_execute(NULL, r);
+  napi_call_threadsafe_function(done, r, napi_tsfn_nonblocking);
+  napi_release_threadsafe_function(done, napi_tsfn_release);
+}
+
+/* Queues r on the model's runner thread; 0 when the runner cannot take it (the
+ * caller then uses napi async work). */
+static int post_to_runner(napi_env env, run_t* r) {
+  handle_t* h = r->h;
+  if (!h->runner && !h->runner_failed) {
+    h->runner = qie_runner_start(RUNNER_SPIN_NS);
+    h->runner_failed = h->runner == NULL;
+  }
+  if (!h->runner) return 0;
+  napi_value name;
+  napi_create_string_utf8(env, "qie.run", NAPI_AUTO_LENGTH, &name);
+  /* one per run: it keeps the loop alive until the run is settled, like async work */
+  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, runner_settle, &r->done) != napi_ok)
+    return 0;
+  if (qie_runner_post(h->runner, runner_job, r) != 0) {
+    napi_release_threadsafe_function(r->done, napi_tsfn_abort);
+    return 0;
+  }
+  return 1;
 }
 
 /* run(handle, inputs: Uint8Array[]) -> Promise<Buffer[]> (raw output bytes) */
@@ -290,8 +346,9 @@ static napi_value js_run(napi_env env, napi_callback_info info) {
   CALL(env, napi_create_promise(env, &r->deferred, &promise));
   napi_create_string_utf8(env, "qie.run", NAPI_AUTO_LENGTH, &name);
   CALL(env, napi_create_reference(env, argv[0], 1, &r->keep));
-  CALL(env, napi_create_async_work(env, argv[0], name, run_execute, run_complete, r, &r->work));
   h->busy = 1;
+  if (post_to_runner(env, r)) return promise;
+  CALL(env, napi_create_async_work(env, argv[0], name, run_execute, run_complete, r, &r->work));
   CALL(env, napi_queue_async_work(env, r->work));
   return promise;
 }
@@ -341,12 +398,8 @@ static napi_value js_dispose(napi_env env, napi_callback_info info) {
   CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   handle_t* h = NULL;
   if (napi_get_value_external(env, argv[0], (void**)&h) != napi_ok || !h || !h->model) return NULL;
-  if (h->busy) {
-    h->dispose_asked = 1;
-  } else {
-    qie_model_destroy(h->model);
-    h->model = NULL;
-  }
+  if (h->busy) h->dispose_asked = 1;
+  else destroy_model(h);
   return NULL;
 }
 
@@ -408,10 +461,7 @@ static void profile_complete(napi_env env, napi_status status, void* data) {
     napi_create_typedarray(env, napi_float64_array, (size_t)r->n_ops, ab, 0, &arr);
     napi_resolve_deferred(env, r->deferred, arr);
   }
-  if (h->dispose_asked) {
-    qie_model_destroy(h->model);
-    h->model = NULL;
-  }
+  if (h->dispose_asked) destroy_model(h);
   napi_delete_async_work(env, r->work);
   napi_delete_reference(env, r->keep);
   free(r->times);

@@ -10,7 +10,8 @@ export const EXIT_CONFIG = 78;
 
 /** Runs a daemon until a stop signal; resolves to the process exit code. */
 export async function runDaemon(config: Config, configPath?: string): Promise<number> {
-  // inference runs on the libuv pool: give it room for `concurrency` runs beside file I/O
+  // inference runs on each model's runner thread; the libuv pool carries it only when that
+  // thread cannot start (and profiles): room for `concurrency` runs beside file I/O
   if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = String(Math.max(4, config.concurrency + 2));
   const daemon = new Daemon(config, { configPath, reloadConfig: configPath ? () => loadConfig(configPath) : undefined });
   process.on('uncaughtException', (e) => {
