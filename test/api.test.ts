@@ -94,6 +94,19 @@ if (shared) {
     t.deepEqual(Array.from(after[0] as Int8Array), Array.from(before[0] as Int8Array));
   });
 
+  test.serial('an idle model costs no CPU: the runner and kernel threads spin only briefly after a run', async (t) => {
+    const m = await loadModel(person, { threads: 2 });
+    t.teardown(() => m.dispose());
+    for (let i = 0; i < 20; i++) await m.run([new Int8Array(9216)]);
+    await new Promise((r) => setTimeout(r, 50)); // past the 0.2 ms spins
+    const before = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 300));
+    const used = process.cpuUsage(before);
+    const ms = (used.user + used.system) / 1000;
+    t.log(`CPU used while idle for 300 ms: ${ms.toFixed(1)} ms`);
+    t.true(ms < 60, `${ms} ms of CPU while idle`); // a spinning thread would use ~300 ms
+  });
+
   test('lastRunMs and profile: the engine time of a run, and the median of each op', async (t) => {
     const m = await loadModel(person);
     t.teardown(() => m.dispose());
