@@ -319,6 +319,7 @@ static QIE_AVX2 void run(const qie_qs8_conv_params* p, const qie_kernel_args* a,
   for (int32_t ky = 0, t = 0; ky < g->k_h; ++ky)
     for (int32_t kx = 0; kx < g->k_w; ++kx, ++t)
       off[t] = ((ptrdiff_t)ky * g->dilation_h * g->in_w + (ptrdiff_t)kx * g->dilation_w) * g->in_c;
+  if (taps % 2) off[taps] = off[taps - 1]; /* an odd last tap pairs with itself (weight 0) */
   const int32_t span_h = (g->k_h - 1) * g->dilation_h, span_w = (g->k_w - 1) * g->dilation_w;
   fan_consts fan;
   const bool fan8 = fan_ok(g, fz);
