@@ -41,8 +41,13 @@ void qie_strided_gather_ref(const qie_gather_params* p, const void* in, void* ou
       const uint8_t* base = src + offset;
       const int64_t n = p->count[last], step = p->step[last], rows = p->count[last - 1];
       const int64_t row_step = p->step[last - 1];
-      for (int64_t r = 0; r < rows; ++r, base += row_step)
-        for (int64_t i = 0; i < n; ++i) *dst++ = base[i * step];
+      if (n == 3) { /* RGB planes to pixels, a model's usual first op */
+        for (int64_t r = 0; r < rows; ++r, base += row_step, dst += 3)
+          dst[0] = base[0], dst[1] = base[step], dst[2] = base[2 * step];
+      } else {
+        for (int64_t r = 0; r < rows; ++r, base += row_step)
+          for (int64_t i = 0; i < n; ++i) *dst++ = base[i * step];
+      }
     } else {
       copy_row(dst, src + offset * (int64_t)es, p->count[last], p->step[last], es);
       dst += (size_t)p->count[last] * es;
