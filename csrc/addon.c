@@ -287,17 +287,52 @@ static int post_to_runner(napi_env env, run_t* r) {
   return 1;
 }
 
+/* The model handle of a call (argv[0]), refused while a run is in flight. */
+static handle_t* idle_handle(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
+  if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, "internal", "N-API call failed: napi_get_cb_info");
+    return NULL;
+  }
+  handle_t* h = get_handle(env, argv[0]);
+  if (h && h->busy) {
+    napi_throw_error(env, "busy", "a run of this model is already in progress");
+    return NULL;
+  }
+  return h;
+}
+
+/* Work on a model begins: its promise, a reference that keeps the handle alive
+ * until the work is settled, and the busy mark. NULL (an exception pending) on failure. */
+static napi_value begin_work(napi_env env, handle_t* h, napi_value handle_js, napi_deferred* deferred,
+                             napi_ref* keep) {
+  napi_value promise;
+  CALL(env, napi_create_promise(env, deferred, &promise));
+  CALL(env, napi_create_reference(env, handle_js, 1, keep));
+  h->busy = 1;
+  return promise;
+}
+
+/* Queues work on the libuv pool; 0, or -1 with an exception pending. */
+static int queue_on_pool(napi_env env, handle_t* h, napi_value handle_js, const char* what,
+                         napi_async_execute_callback execute, napi_async_complete_callback complete,
+                         void* data, napi_async_work* work) {
+  napi_value name;
+  napi_create_string_utf8(env, what, NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, handle_js, name, execute, complete, data, work) != napi_ok ||
+      napi_queue_async_work(env, *work) != napi_ok) {
+    h->busy = 0;
+    napi_throw_error(env, "internal", "N-API call failed: queueing async work");
+    return -1;
+  }
+  return 0;
+}
+
 /* run(handle, inputs: Uint8Array[]) -> Promise<Buffer[]> (raw output bytes) */
 static napi_value js_run(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  handle_t* h = get_handle(env, argv[0]);
+  handle_t* h = idle_handle(env, info, &argc, argv);
   if (!h) return NULL;
-  if (h->busy) {
-    napi_throw_error(env, "busy", "a run of this model is already in progress");
-    return NULL;
-  }
   uint32_t n = 0;
   bool is_array = false;
   napi_is_array(env, argv[1], &is_array);
@@ -342,14 +377,10 @@ static napi_value js_run(napi_env env, napi_callback_info info) {
     return NULL;
   }
   r->h = h;
-  napi_value promise, name;
-  CALL(env, napi_create_promise(env, &r->deferred, &promise));
-  napi_create_string_utf8(env, "qie.run", NAPI_AUTO_LENGTH, &name);
-  CALL(env, napi_create_reference(env, argv[0], 1, &r->keep));
-  h->busy = 1;
+  napi_value promise = begin_work(env, h, argv[0], &r->deferred, &r->keep);
+  if (!promise) return NULL;
   if (post_to_runner(env, r)) return promise;
-  CALL(env, napi_create_async_work(env, argv[0], name, run_execute, run_complete, r, &r->work));
-  CALL(env, napi_queue_async_work(env, r->work));
+  if (queue_on_pool(env, h, argv[0], "qie.run", run_execute, run_complete, r, &r->work) != 0) return NULL;
   return promise;
 }
 
@@ -471,13 +502,8 @@ static void profile_complete(napi_env env, napi_status status, void* data) {
 static napi_value js_profile(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  handle_t* h = get_handle(env, argv[0]);
+  handle_t* h = idle_handle(env, info, &argc, argv);
   if (!h) return NULL;
-  if (h->busy) {
-    napi_throw_error(env, "busy", "a run of this model is already in progress");
-    return NULL;
-  }
   int32_t runs = 0;
   if (argc < 2 || napi_get_value_int32(env, argv[1], &runs) != napi_ok || runs < 1 || runs > 100000) {
     napi_throw_range_error(env, "bad_option", "profile runs must be an integer in 1..100000");
@@ -492,13 +518,10 @@ static napi_value js_profile(napi_env env, napi_callback_info info) {
     return NULL;
   }
   r->h = h, r->runs = runs, r->n_ops = n_ops;
-  napi_value promise, name;
-  CALL(env, napi_create_promise(env, &r->deferred, &promise));
-  napi_create_string_utf8(env, "qie.profile", NAPI_AUTO_LENGTH, &name);
-  CALL(env, napi_create_reference(env, argv[0], 1, &r->keep));
-  CALL(env, napi_create_async_work(env, argv[0], name, profile_execute, profile_complete, r, &r->work));
-  h->busy = 1;
-  CALL(env, napi_queue_async_work(env, r->work));
+  napi_value promise = begin_work(env, h, argv[0], &r->deferred, &r->keep);
+  if (!promise) return NULL;
+  if (queue_on_pool(env, h, argv[0], "qie.profile", profile_execute, profile_complete, r, &r->work) != 0)
+    return NULL;
   return promise;
 }
 

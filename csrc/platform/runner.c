@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "cpu_relax.h"
+
 enum { IDLE = 0, POSTED = 1, RUNNING = 2 };
 
 struct qie_runner {
@@ -19,14 +21,6 @@ struct qie_runner {
   qie_runner_fn fn;
   void* job;
 };
-
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
 
 static long elapsed_ns(const struct timespec* t0) {
   struct timespec t;
@@ -42,7 +36,7 @@ static void spin_for_work(qie_runner* r) {
     if (atomic_load_explicit(&r->state, memory_order_acquire) == POSTED ||
         atomic_load_explicit(&r->stop, memory_order_relaxed))
       return;
-    cpu_relax();
+    qie_cpu_relax();
     if (i % 64 == 63 && elapsed_ns(&t0) >= r->spin_ns) return;
   }
 }

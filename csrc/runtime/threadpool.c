@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../platform/cpu_relax.h"
 #include "runtime.h"
 
 #define SPIN_ROUNDS 4000 /* pause instructions before the caller yields */
@@ -56,14 +57,6 @@ struct qie_threadpool {
   int32_t items;
 };
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 /* Claims and runs parts of the loop `t` belongs to until none is left or a newer
  * loop was published. Returns the generation it worked on. */
 static uint64_t claim_parts(qie_threadpool* p, uint64_t t, int slot) {
@@ -102,7 +95,7 @@ static void* worker_main(void* arg) {
       if (atomic_load_explicit(&p->stop, memory_order_relaxed)) return NULL;
       /* the clock is read once per 64 pauses: a pause is 10-150 cycles */
       if (++spins % 64 != 0 || monotonic_ns() < spin_until) {
-        cpu_relax();
+        qie_cpu_relax();
         continue;
       }
       pthread_mutex_lock(&p->mu);
@@ -194,7 +187,7 @@ void qie_threadpool_run(qie_threadpool* p, int32_t items, int max_parts, qie_ran
   claim_parts(p, atomic_load_explicit(&p->ticket, memory_order_acquire), 0);
   int spins = 0;
   while (atomic_load_explicit(&p->done, memory_order_acquire) < parts) {
-    if (++spins < SPIN_ROUNDS) cpu_relax();
+    if (++spins < SPIN_ROUNDS) qie_cpu_relax();
     else sched_yield(); /* a claimed part's thread may be waiting for this core */
   }
 }

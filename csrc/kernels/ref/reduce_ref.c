@@ -5,64 +5,52 @@
 #include "../quant.h"
 #include "../shape_ops.h"
 
-/* Calls body(in_index, out_index) for every input element in row-major order. */
-#define QIE_REDUCE_WALK(s, BODY)                                        \
-  do {                                                                  \
-    int64_t idx_[QIE_SHAPE_MAX_RANK] = {0};                             \
-    int64_t o_ = 0;                                                     \
-    const int last_ = (s)->rank - 1;                                    \
-    for (size_t i_ = 0; i_ < (s)->in_elems; ++i_) {                     \
-      BODY;                                                             \
-      for (int d_ = last_; d_ >= 0; --d_) {                             \
-        if (++idx_[d_] < (s)->in_dims[d_]) {                            \
-          o_ += (s)->out_stride[d_];                                    \
-          break;                                                        \
-        }                                                               \
-        o_ -= (idx_[d_] - 1) * (s)->out_stride[d_];                     \
-        idx_[d_] = 0;                                                   \
-      }                                                                 \
-    }                                                                   \
+/* Walks the input row-major a row (the last axis) at a time: ROW(in_index,
+ * out_index, n, st) adds one row of n elements into the outputs out_index,
+ * out_index + st, ... (st = 0 on a reduced last axis). Every output receives its
+ * elements in input order, so float sums round as an element-by-element walk. */
+#define QIE_REDUCE_ROWS(s, ROW)                                                    \
+  do {                                                                             \
+    int64_t idx_[QIE_SHAPE_MAX_RANK] = {0};                                        \
+    int64_t o_ = 0;                                                                \
+    const int last_ = (s)->rank - 1; /* -1: a scalar, one row of one */           \
+    const size_t n_ = last_ >= 0 ? (size_t)(s)->in_dims[last_] : 1;                \
+    const int64_t st_ = last_ >= 0 ? (s)->out_stride[last_] : 0;                   \
+    for (size_t i_ = 0; n_ && i_ < (s)->in_elems; i_ += n_) {                      \
+      ROW(i_, o_, n_, st_);                                                        \
+      for (int d_ = last_ - 1; d_ >= 0; --d_) {                                    \
+        if (++idx_[d_] < (s)->in_dims[d_]) {                                       \
+          o_ += (s)->out_stride[d_];                                               \
+          break;                                                                   \
+        }                                                                          \
+        o_ -= (idx_[d_] - 1) * (s)->out_stride[d_];                                \
+        idx_[d_] = 0;                                                              \
+      }                                                                            \
+    }                                                                              \
   } while (0)
 
-/* The same walk a row (the last axis) at a time, for the integer means, whose
- * wrapping sums do not depend on the order: ROW(in_index, out_index, n) adds one
- * row of n elements; no per-element index arithmetic. */
-#define QIE_REDUCE_ROWS(s, ROW)                                         \
-  do {                                                                  \
-    int64_t idx_[QIE_SHAPE_MAX_RANK] = {0};                             \
-    int64_t o_ = 0;                                                     \
-    const int last_ = (s)->rank - 1;                                    \
-    const size_t n_ = (size_t)(s)->in_dims[last_];                      \
-    for (size_t i_ = 0; n_ && i_ < (s)->in_elems; i_ += n_) {           \
-      ROW;                                                              \
-      for (int d_ = last_ - 1; d_ >= 0; --d_) {                         \
-        if (++idx_[d_] < (s)->in_dims[d_]) {                            \
-          o_ += (s)->out_stride[d_];                                    \
-          break;                                                        \
-        }                                                               \
-        o_ -= (idx_[d_] - 1) * (s)->out_stride[d_];                     \
-        idx_[d_] = 0;                                                   \
-      }                                                                 \
-    }                                                                   \
+/* one row into sum[] (ACC: the accumulator type, CAST: an element's value) */
+#define QIE_SUM_ROW(sum, in, ACC, CAST, i, o, n, st)                               \
+  do {                                                                             \
+    if ((st) == 0) {                                                               \
+      ACC acc_ = (sum)[o];                                                         \
+      for (size_t j_ = 0; j_ < (n); ++j_) acc_ += CAST((in)[(i) + j_]);            \
+      (sum)[o] = acc_;                                                             \
+    } else if ((st) == 1) { /* the last axis kept: a contiguous row of outputs */  \
+      for (size_t j_ = 0; j_ < (n); ++j_) (sum)[(o) + j_] += CAST((in)[(i) + j_]);  \
+    } else {                                                                       \
+      for (size_t j_ = 0; j_ < (n); ++j_) (sum)[(o) + (int64_t)j_ * (st)] += CAST((in)[(i) + j_]); \
+    }                                                                              \
   } while (0)
 
-/* adds row in[0..n) into sum at out index o, the last axis's output stride st */
-#define QIE_SUM_ROW(sum, in, o, n, st)                                  \
-  do {                                                                  \
-    if ((st) == 1) {                                                    \
-      for (size_t j_ = 0; j_ < (n); ++j_) (sum)[(o) + j_] += (uint32_t)(int32_t)(in)[j_]; \
-    } else if ((st) == 0) {                                             \
-      uint32_t acc_ = 0;                                                \
-      for (size_t j_ = 0; j_ < (n); ++j_) acc_ += (uint32_t)(int32_t)(in)[j_]; \
-      (sum)[o] += acc_;                                                 \
-    } else {                                                            \
-      for (size_t j_ = 0; j_ < (n); ++j_) (sum)[(o) + (int64_t)j_ * (st)] += (uint32_t)(int32_t)(in)[j_]; \
-    }                                                                   \
-  } while (0)
+#define QIE_AS_FLOAT(x) (x)
+#define QIE_AS_U32(x) ((uint32_t)(int32_t)(x))
 
 void qie_mean_f32_ref(const qie_reduce_shape* s, const float* in, float* out) {
   for (size_t i = 0; i < s->out_elems; ++i) out[i] = 0.0f;
-  QIE_REDUCE_WALK(s, out[o_] += in[i_]);
+#define QIE_F32_ROW(i, o, n, st) QIE_SUM_ROW(out, in, float, QIE_AS_FLOAT, i, o, n, st)
+  QIE_REDUCE_ROWS(s, QIE_F32_ROW);
+#undef QIE_F32_ROW
   if (s->count <= 0) return;
   const float n = (float)s->count;
   for (size_t i = 0; i < s->out_elems; ++i) out[i] = out[i] / n;
@@ -82,6 +70,7 @@ void qie_mean_fold_count(int64_t count, int32_t* multiplier, int* shift) {
 }
 
 /* Shared by int8 and int16: sums wrap modulo 2^32 like TFLite's int32 accumulator. */
+#define QIE_U32_ROW(i, o, n, st) QIE_SUM_ROW(sum, in, uint32_t, QIE_AS_U32, i, o, n, st)
 #define QIE_MEAN_INT(T, TMIN, TMAX)                                                  \
   do {                                                                               \
     const qie_reduce_shape* s = &p->shape;                                           \
@@ -91,10 +80,7 @@ void qie_mean_fold_count(int64_t count, int32_t* multiplier, int* shift) {
       out[i] = 0;                                                                    \
     }                                                                                \
     if (s->count <= 0) return;                                                       \
-    if (s->rank >= 1)                                                                \
-      QIE_REDUCE_ROWS(s, QIE_SUM_ROW(sum, in + i_, o_, n_, s->out_stride[last_]));   \
-    else                                                                             \
-      QIE_REDUCE_WALK(s, sum[o_] += (uint32_t)(int32_t)in[i_]);                      \
+    QIE_REDUCE_ROWS(s, QIE_U32_ROW);                                                \
     const int64_t zp_total = (int64_t)p->in_zp * s->count;                           \
     for (size_t i = 0; i < s->out_elems; ++i) {                                      \
       const int32_t centered = (int32_t)(uint32_t)((uint64_t)(int32_t)sum[i] -       \
