@@ -1,6 +1,7 @@
 /* The Arm kernel tables. Candidates go most specialised first; the reference
  * kernel ends every list and takes whatever the others decline (grouped
- * convolutions, depth multipliers above 1, float32 on armv7). The dot-product
+ * convolutions, depth multipliers above 1 over more than one input channel,
+ * float32 on armv7). The dot-product
  * table shares the neon depthwise kernels: a depthwise tap has no depth to dot
  * over. */
 #include "f32_neon.h"
@@ -28,7 +29,7 @@ const qie_kernel_table qie_kernels_neon = {
          &qie_qs8_conv_nhwc_1x1__neon, &qie_qs8_conv_nhwc_im2col__neon, &qie_qs8_conv_nhwc__ref),
     LIST(qie_f32_conv_kernel, F32_CONV & qie_f32_conv_nhwc__ref),
     LIST(qie_qs8_conv_kernel, &qie_qs8_dwconv_nhwc_3x3__neon, &qie_qs8_dwconv_nhwc__neon,
-         &qie_qs8_dwconv_nhwc__ref),
+         &qie_qs8_dwconv_nhwc_fanout__neon, &qie_qs8_dwconv_nhwc__ref),
     LIST(qie_f32_conv_kernel, F32_DWCONV & qie_f32_dwconv_nhwc__ref),
     LIST(qie_qs8_fc_kernel, &qie_qs8_fc_c8__neon, &qie_qs8_fc__neon, &qie_qs8_fc__ref),
     LIST(qie_f32_fc_kernel, F32_FC & qie_f32_fc__ref),
@@ -41,7 +42,7 @@ const qie_kernel_table qie_kernels_neondot = {
          &qie_qs8_conv_nhwc_im2col__neondot, &qie_qs8_conv_nhwc__ref),
     LIST(qie_f32_conv_kernel, F32_CONV & qie_f32_conv_nhwc__ref),
     LIST(qie_qs8_conv_kernel, &qie_qs8_dwconv_nhwc_3x3__neon, &qie_qs8_dwconv_nhwc__neon,
-         &qie_qs8_dwconv_nhwc__ref),
+         &qie_qs8_dwconv_nhwc_fanout__neon, &qie_qs8_dwconv_nhwc__ref),
     LIST(qie_f32_conv_kernel, F32_DWCONV & qie_f32_dwconv_nhwc__ref),
     LIST(qie_qs8_fc_kernel, &qie_qs8_fc__neondot, &qie_qs8_fc__ref),
     LIST(qie_f32_fc_kernel, F32_FC & qie_f32_fc__ref),
