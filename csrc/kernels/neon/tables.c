@@ -33,6 +33,7 @@ const qie_kernel_table qie_kernels_neon = {
     LIST(qie_f32_conv_kernel, F32_DWCONV & qie_f32_dwconv_nhwc__ref),
     LIST(qie_qs8_fc_kernel, &qie_qs8_fc_c8__neon, &qie_qs8_fc__neon, &qie_qs8_fc__ref),
     LIST(qie_f32_fc_kernel, F32_FC & qie_f32_fc__ref),
+    &qie_qs8_addsub_8__neon,
 };
 
 #if defined(__aarch64__)
@@ -46,6 +47,7 @@ const qie_kernel_table qie_kernels_neondot = {
     LIST(qie_f32_conv_kernel, F32_DWCONV & qie_f32_dwconv_nhwc__ref),
     LIST(qie_qs8_fc_kernel, &qie_qs8_fc__neondot, &qie_qs8_fc__ref),
     LIST(qie_f32_fc_kernel, F32_FC & qie_f32_fc__ref),
+    &qie_qs8_addsub_8__neon,
 };
 #endif
 
