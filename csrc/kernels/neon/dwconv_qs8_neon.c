@@ -1,5 +1,5 @@
 /* qs8 depthwise convolution (depth multiplier 1, or one input channel fanned
- * out), NEON SMLAL, for aarch64 and
+ * out to every output), NEON SMLAL, for aarch64 and
  * armv7 (the dot-product family uses it too: a depthwise tap has one input
  * channel, so there is no depth to dot over). A work item is one output row.
  * Channels go eight at a time, widened to int16 with the zero points removed
@@ -18,17 +18,26 @@ static int32_t dw_channels_padded(const qie_qs8_conv_params* p) {
   return qie_neon_round_up(p->g.out_c, QIE_NEON_NR);
 }
 
-static bool dw_supports(const qie_qs8_conv_params* p) {
+static bool dw_sizes_ok(const qie_qs8_conv_params* p) {
   const qie_conv_geom* g = &p->g;
-  if (g->depth_multiplier != 1 || g->out_c != g->in_c) return false;
   if ((int64_t)g->k_h * g->k_w > (1 << 16) || g->out_c > (1 << 24)) return false;
   if (!qie_neon_packed_fits(g->out_c, (int64_t)g->k_h * g->k_w)) return false;
   if ((int64_t)g->batches * g->out_h > INT32_MAX) return false;
   return qie_neon_requant_ok(&p->rq, g->out_c);
 }
 
+static bool one_to_one(const qie_conv_geom* g) { return g->depth_multiplier == 1 && g->out_c == g->in_c; }
+/* one input channel fanned out to every output (a first layer on a grey image) */
+static bool fanned_out(const qie_conv_geom* g) {
+  return g->in_c == 1 && g->depth_multiplier == g->out_c && g->out_c > 1;
+}
+
+static bool dw_supports(const qie_qs8_conv_params* p) {
+  return (one_to_one(&p->g) || fanned_out(&p->g)) && dw_sizes_ok(p);
+}
+
 static bool dw_supports_3x3(const qie_qs8_conv_params* p) {
-  return dw_supports(p) && p->g.k_h == 3 && p->g.k_w == 3;
+  return one_to_one(&p->g) && p->g.k_h == 3 && p->g.k_w == 3 && dw_sizes_ok(p);
 }
 
 static size_t dw_packed_bytes(const qie_qs8_conv_params* p) {
@@ -63,7 +72,8 @@ static inline int16x8_t load_x(const int8_t* x, int32_t nc, int16x8_t izp) {
   return vsubq_s16(vmovl_s8(qie_neon_load_i8(x, nc)), izp);
 }
 
-/* Any kernel size: taps looked up per pixel. */
+/* Any kernel size: taps looked up per pixel. Fanned out, a tap is one input byte,
+ * multiplied into eight channels' weights by element. */
 static void dw_run(const qie_qs8_conv_params* p, const qie_kernel_args* args, int32_t begin,
                    int32_t end, void* scratch) {
   (void)scratch;
@@ -74,10 +84,12 @@ static void dw_run(const qie_qs8_conv_params* p, const qie_kernel_args* args, in
   const int16x8_t izp = vdupq_n_s16((int16_t)p->rq.input_zp);
   const int16_t* wbase = (const int16_t*)pk.weights;
   const int8_t* input = (const int8_t*)args->input;
+  const int32_t in_c = g->in_c; /* c, or 1 fanned out */
+  const bool fan = in_c == 1 && c > 1;
   for (int32_t item = begin; item < end; ++item) {
     const int32_t b = item / g->out_h, oy = item - b * g->out_h;
     const int32_t y0 = oy * g->stride_h - g->pad_top;
-    const int8_t* image = input + (size_t)b * g->in_h * g->in_w * c;
+    const int8_t* image = input + (size_t)b * g->in_h * g->in_w * in_c;
     int8_t* out_row = (int8_t*)args->output + (size_t)item * g->out_w * c;
     for (int32_t ox = 0; ox < g->out_w; ++ox) {
       const int32_t x0 = ox * g->stride_w - g->pad_left;
@@ -90,10 +102,17 @@ static void dw_run(const qie_qs8_conv_params* p, const qie_kernel_args* args, in
           for (int32_t kx = 0; kx < g->k_w; ++kx) {
             const int32_t ix = x0 + kx * g->dilation_w;
             if (ix < 0 || ix >= g->in_w) continue;
-            const int16x8_t x = load_x(image + ((size_t)iy * g->in_w + ix) * c + ch, nc, izp);
             const int16x8_t w = vld1q_s16(wbase + (size_t)(ky * g->k_w + kx) * cp + ch);
-            lo = mac_lo(lo, x, w);
-            hi = mac_hi(hi, x, w);
+            const int8_t* at = image + ((size_t)iy * g->in_w + ix) * in_c;
+            if (fan) {
+              const int16_t x = (int16_t)(*at - p->rq.input_zp);
+              lo = vmlal_n_s16(lo, vget_low_s16(w), x);
+              hi = vmlal_n_s16(hi, vget_high_s16(w), x);
+            } else {
+              const int16x8_t x = load_x(at + ch, nc, izp);
+              lo = mac_lo(lo, x, w);
+              hi = mac_hi(hi, x, w);
+            }
           }
         }
         qie_neon_store_i8(out_row + (size_t)ox * c + ch, qie_neon_requant8(lo, hi, &e, ch), nc);
@@ -196,58 +215,6 @@ static void dw_run_3x3(const qie_qs8_conv_params* p, const qie_kernel_args* args
     }
   }
 }
-
-/* ---- one input channel fanned out to every output (depth multiplier = out_c),
- * a first layer on a grey image: each tap is one input byte, multiplied into
- * eight channels' weights by scalar (SMLAL by element). */
-static bool fanout_supports(const qie_qs8_conv_params* p) {
-  const qie_conv_geom* g = &p->g;
-  if (g->in_c != 1 || g->depth_multiplier != g->out_c || g->out_c < 2) return false;
-  if ((int64_t)g->k_h * g->k_w > (1 << 16) || g->out_c > (1 << 24)) return false;
-  if (!qie_neon_packed_fits(g->out_c, (int64_t)g->k_h * g->k_w)) return false;
-  if ((int64_t)g->batches * g->out_h > INT32_MAX) return false;
-  return qie_neon_requant_ok(&p->rq, g->out_c);
-}
-
-static void fanout_run(const qie_qs8_conv_params* p, const qie_kernel_args* args, int32_t begin,
-                       int32_t end, void* scratch) {
-  (void)scratch;
-  const qie_conv_geom* g = &p->g;
-  const int32_t cp = dw_channels_padded(p), c = g->out_c;
-  const qie_neon_packed pk = qie_neon_packed_view(args->packed, cp);
-  const qie_neon_epilogue e = qie_neon_epilogue_init(&p->rq, &pk);
-  const int16_t* wbase = (const int16_t*)pk.weights;
-  const int8_t* input = (const int8_t*)args->input;
-  for (int32_t item = begin; item < end; ++item) {
-    const int32_t b = item / g->out_h, oy = item - b * g->out_h;
-    const int32_t y0 = oy * g->stride_h - g->pad_top;
-    const int8_t* image = input + (size_t)b * g->in_h * g->in_w; /* one channel */
-    int8_t* out_row = (int8_t*)args->output + (size_t)item * g->out_w * c;
-    for (int32_t ox = 0; ox < g->out_w; ++ox) {
-      const int32_t x0 = ox * g->stride_w - g->pad_left;
-      for (int32_t ch = 0; ch < c; ch += QIE_NEON_NR) {
-        const int32_t nc = c - ch < QIE_NEON_NR ? c - ch : QIE_NEON_NR;
-        int32x4_t lo = vld1q_s32(pk.bias + ch), hi = vld1q_s32(pk.bias + ch + 4);
-        for (int32_t ky = 0; ky < g->k_h; ++ky) {
-          const int32_t iy = y0 + ky * g->dilation_h;
-          if (iy < 0 || iy >= g->in_h) continue; /* skipped, as in the reference */
-          for (int32_t kx = 0; kx < g->k_w; ++kx) {
-            const int32_t ix = x0 + kx * g->dilation_w;
-            if (ix < 0 || ix >= g->in_w) continue;
-            const int16_t x = (int16_t)(image[(size_t)iy * g->in_w + ix] - p->rq.input_zp);
-            const int16x8_t w = vld1q_s16(wbase + (size_t)(ky * g->k_w + kx) * cp + ch);
-            lo = vmlal_n_s16(lo, vget_low_s16(w), x);
-            hi = vmlal_n_s16(hi, vget_high_s16(w), x);
-          }
-        }
-        qie_neon_store_i8(out_row + (size_t)ox * c + ch, qie_neon_requant8(lo, hi, &e, ch), nc);
-      }
-    }
-  }
-}
-
-const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_fanout__neon = {
-    "qs8_dwconv_nhwc_fanout_8c__neon", fanout_supports, dw_packed_bytes, dw_pack, NULL, dw_items, fanout_run};
 
 const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_3x3__neon = {
     "qs8_dwconv_nhwc_3x3_" QIE_NEON_DW_TILE "__neon", dw_supports_3x3, dw_packed_bytes, dw_pack,

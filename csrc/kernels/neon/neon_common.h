@@ -226,7 +226,6 @@ extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1__neon;
 extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_im2col__neon;
 extern const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_3x3__neon;
 extern const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc__neon;
-extern const qie_qs8_conv_kernel qie_qs8_dwconv_nhwc_fanout__neon;
 extern const qie_qs8_addsub_kernel qie_qs8_addsub_8__neon;
 extern const qie_qs8_fc_kernel qie_qs8_fc__neon;
 extern const qie_qs8_conv_kernel qie_qs8_conv_nhwc_1x1_c8__neon;
