@@ -94,7 +94,7 @@ static inline QIE_AVX2 __m256i qie_rq256_value(__m256i acc, const qie_rq_arrays*
 /* Fixed mode in one rounding per 64-bit product (the proof and the constants:
  * qie_rq_fused_fill, qs8_gemm_pack.c): channels of block b from acc (bias added)
  * to int32 outputs with the zero point added and the activation clamp applied
- * (a bound at the int8 limit is left to the narrowing's saturation). 12 vector
+ * (a bound at the int8 limit is left to the narrowing's saturation). 10 vector
  * operations before the clamp, against 21 for the two-step form. */
 static inline __attribute__((always_inline)) QIE_AVX2 __m256i qie_rq256_fused32(
     __m256i acc, const qie_rq_fused8* b, const qie_rq256* k) {
@@ -105,9 +105,10 @@ static inline __attribute__((always_inline)) QIE_AVX2 __m256i qie_rq256_fused32(
   const __m256i x = acc;
   const __m256i pe = _mm256_mul_epi32(x, QIE_LD(mult));
   const __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(x, 32), QIE_LD(mult_odd));
-  /* the negative-product correction chosen by the sign bit of each product */
-  const __m256i te = QIE_SEL_NEG(_mm256_add_epi64(pe, QIE_LD(add_e)), _mm256_add_epi64(pe, QIE_LD(addneg_e)), pe);
-  const __m256i to = QIE_SEL_NEG(_mm256_add_epi64(po, QIE_LD(add_o)), _mm256_add_epi64(po, QIE_LD(addneg_o)), po);
+  /* the addend with or without the negative-product correction, chosen by the
+   * sign bit of each product, then one add */
+  const __m256i te = _mm256_add_epi64(pe, QIE_SEL_NEG(QIE_LD(add_e), QIE_LD(addneg_e), pe));
+  const __m256i to = _mm256_add_epi64(po, QIE_SEL_NEG(QIE_LD(add_o), QIE_LD(addneg_o), po));
   /* high halves: the even sums' moved down into their own lane, the odd sums'
    * already in place; then r - 1 on all 8 lanes */
   __m256i v = _mm256_blend_epi32(_mm256_srli_epi64(te, 32), to, 0xAA);
