@@ -220,10 +220,17 @@ static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32
   const int16_t* b = (const int16_t*)((const char*)args->packed + b_at(p));
   const qie_rq256 rqk = qie_rq256_make(p->s.rq);
   int32_t packed_mt = -1;
+  /* item = (panel * m_tiles + mt) * panel_tiles + the tile in the panel; divided
+   * once, then stepped (a division per tile cost as much as a short-K tile's MACs) */
   const int32_t per_panel = p->m_tiles * p->panel_tiles;
+  int32_t panel = begin / per_panel, next_mt = begin % per_panel / p->panel_tiles,
+          in_row = begin % p->panel_tiles;
   for (int32_t item = begin; item < end; ++item) {
-    const int32_t panel = item / per_panel, in_panel = item % per_panel;
-    const int32_t mt = in_panel / p->panel_tiles, nt = panel * p->panel_tiles + in_panel % p->panel_tiles;
+    const int32_t mt = next_mt, nt = panel * p->panel_tiles + in_row;
+    if (++in_row == p->panel_tiles) {
+      in_row = 0;
+      if (++next_mt == p->m_tiles) next_mt = 0, ++panel;
+    }
     if (nt >= p->n_tiles) continue; /* the last panel may be narrower */
     const int32_t m0 = mt * MR;
     const int32_t valid = p->s.M - m0 < MR ? p->s.M - m0 : MR;
