@@ -92,6 +92,17 @@ static qie_conv_geom conv_geom(int depthwise) {
     g.out_c = g.depth_multiplier;
     g.filter_in_c = 1;
   } else if (depthwise) {
+    if (chance(15)) {
+      /* 3x3 at stride 1 or 2 over rows wide enough for the kernels' row paths,
+       * with channels a multiple of 8 (mobilenet's depthwise layers) */
+      g.in_c = 8 * range(1, 6);
+      g.in_w = range(3, 24);
+      g.k_h = g.k_w = 3, g.stride_w = range(1, 2), g.dilation_w = 1, g.pad_left = range(0, 1);
+      g.out_w = (g.in_w + 2 * g.pad_left - 3) / g.stride_w + 1; /* pads the same on both sides */
+      g.stride_h = range(1, 2), g.dilation_h = chance(85) ? 1 : 2, g.pad_top = range(0, 2);
+      g.in_h = range(2 * g.dilation_h + 1, 10);
+      g.out_h = (g.in_h + 2 * g.pad_top - (2 * g.dilation_h + 1)) / g.stride_h + 1;
+    }
     g.depth_multiplier = chance(80) ? 1 : range(2, 3);
     g.out_c = g.in_c * g.depth_multiplier;
     g.filter_in_c = 1;
