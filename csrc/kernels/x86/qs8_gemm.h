@@ -81,6 +81,8 @@ void qie_pack_b_vnni(const int8_t* w, int32_t K, int32_t N, int8_t* out);
 /* B for vpmaddwd: [Np/8][Kp/2][8 lanes][2 int16], Kp = K rounded up to 2. */
 size_t qie_pack_b_i16_bytes(int32_t K, int32_t N);
 void qie_pack_b_i16(const int8_t* w, int32_t K, int32_t N, int16_t* out);
+/* The same order with one byte per weight, widened as it is loaded. */
+void qie_pack_b_i8_pairs(const int8_t* w, int32_t K, int32_t N, int8_t* out);
 
 /* Rows [m0, m0 + mr) of A (all < M) into dst (row stride kp) in the int16 form;
  * columns past K are zero. (The VNNI kernels pack their u8 rows themselves.) */

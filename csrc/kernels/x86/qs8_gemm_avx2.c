@@ -22,12 +22,14 @@ typedef struct {
   qie_gemm_shape s;
   int32_t kp, np, n_tiles, m_tiles;
   int32_t panel_tiles; /* channel tiles per panel */
+  bool b8; /* one row (fully connected at batch 1): B stays int8, widened as it is
+            * read, since each weight is used once and B's size sets the time */
 } plan;
 
 static plan make_plan(qie_gemm_shape s) {
-  plan p = {s, qie_round_up(s.K, 2), qie_round_up(s.N, 8), 0, (s.M + MR - 1) / MR, 0};
+  plan p = {s, qie_round_up(s.K, 2), qie_round_up(s.N, 8), 0, (s.M + MR - 1) / MR, 0, s.M == 1};
   p.n_tiles = (p.np + NR - 1) / NR;
-  const int32_t tile_bytes = NR * p.kp * (int32_t)sizeof(int16_t);
+  const int32_t tile_bytes = NR * p.kp * (p.b8 ? 1 : (int32_t)sizeof(int16_t));
   p.panel_tiles = PANEL_BYTES / tile_bytes < 1 ? 1 : PANEL_BYTES / tile_bytes;
   if (p.panel_tiles > p.n_tiles) p.panel_tiles = p.n_tiles;
   return p;
@@ -37,14 +39,18 @@ static plan make_plan(qie_gemm_shape s) {
 static size_t fused_at(const plan* p) { return qie_rq_arrays_bytes(p->np); }
 static size_t b_at(const plan* p) { return fused_at(p) + qie_rq_fused_bytes(p->np); }
 
-static size_t packed_bytes(const plan* p) { return b_at(p) + qie_pack_b_i16_bytes(p->s.K, p->s.N); }
+static size_t packed_bytes(const plan* p) {
+  return b_at(p) + (p->b8 ? qie_pack_b_i16_bytes(p->s.K, p->s.N) / sizeof(int16_t)
+                          : qie_pack_b_i16_bytes(p->s.K, p->s.N));
+}
 
 static void pack(const plan* p, const void* filter, const void* bias, void* packed) {
   memset(packed, 0, packed_bytes(p));
   const qie_rq_arrays a = qie_rq_arrays_at(packed, p->np);
   qie_rq_arrays_fill(a, p->s.rq, bias, p->s.N);
   qie_rq_fused_fill(a, p->s.rq, p->s.N, p->np, (qie_rq_fused*)((char*)packed + fused_at(p)));
-  qie_pack_b_i16(filter, p->s.K, p->s.N, (int16_t*)((char*)packed + b_at(p)));
+  if (p->b8) qie_pack_b_i8_pairs(filter, p->s.K, p->s.N, (int8_t*)packed + b_at(p));
+  else qie_pack_b_i16(filter, p->s.K, p->s.N, (int16_t*)((char*)packed + b_at(p)));
 }
 
 /* accumulators start at the bias (the epilogue takes acc + bias) */
@@ -103,38 +109,40 @@ DEFINE_TILE(2, 1)
 
 /* One valid row (fully connected at batch 1, or the last row of a 7x7 layer's
  * 49): the 6-row tile would repeat it six times. Two accumulator sets over even
- * and odd k-pairs keep the adds independent. */
-#define DEFINE_TILE_R1(NBK_, FUSED_)                                                        \
-  static QIE_AVX2 void tile_r1_##NBK_##_##FUSED_(const plan* p, const int16_t* a,              \
-                                  const int16_t* b, const qie_rq_arrays* rqa,               \
+ * and odd k-pairs keep the adds independent. B8: B held as int8 (plan.b8). */
+#define LOAD_B(at) (B8 ? _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)((const int8_t*)b + (at)))) \
+                       : _mm256_loadu_si256((const __m256i*)((const int16_t*)b + (at))))
+#define DEFINE_TILE_R1(NBK_, FUSED_, B8_)                                                   \
+  static QIE_AVX2 void tile_r1_##NBK_##_##FUSED_##_##B8_(const plan* p, const int16_t* a,  \
+                                  const void* b, const qie_rq_arrays* rqa,                  \
                                   const qie_rq_fused* fz, const qie_rq256* rqk, int32_t m0, \
                                   int32_t n0, int8_t* out) {                                \
-    enum { NBK = NBK_, FUSED = FUSED_ };                                                    \
+    enum { NBK = NBK_, FUSED = FUSED_, B8 = B8_ };                                          \
     const __m256i z = _mm256_setzero_si256();                                               \
     __m256i c00 = _mm256_loadu_si256((const __m256i*)(rqa->bias + n0));                     \
     __m256i c01 = NBK > 1 ? _mm256_loadu_si256((const __m256i*)(rqa->bias + n0 + 8)) : z;   \
     __m256i d0 = z, d1 = z;                                                                 \
     const int32_t N = p->s.N, pairs = p->kp / 2;                                            \
     const size_t bblock = (size_t)p->kp * 8;                                                \
-    const int16_t* bb = b + (size_t)(n0 / 8) * bblock;                                      \
+    size_t bb = (size_t)(n0 / 8) * bblock; /* in elements */                                \
     int32_t kk = 0;                                                                         \
     for (; kk + 2 <= pairs; kk += 2, bb += 32) {                                            \
       int32_t a2[2];                                                                        \
       memcpy(a2, a + (size_t)kk * 2, 8);                                                    \
       const __m256i av = _mm256_set1_epi32(a2[0]), aw = _mm256_set1_epi32(a2[1]);         \
-      c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, _mm256_loadu_si256((const __m256i*)bb))); \
-      d0 = _mm256_add_epi32(d0, _mm256_madd_epi16(aw, _mm256_loadu_si256((const __m256i*)(bb + 16)))); \
+      c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, LOAD_B(bb)));                       \
+      d0 = _mm256_add_epi32(d0, _mm256_madd_epi16(aw, LOAD_B(bb + 16)));                    \
       if (NBK > 1) {                                                                        \
-        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, _mm256_loadu_si256((const __m256i*)(bb + bblock)))); \
-        d1 = _mm256_add_epi32(d1, _mm256_madd_epi16(aw, _mm256_loadu_si256((const __m256i*)(bb + bblock + 16)))); \
+        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, LOAD_B(bb + bblock)));            \
+        d1 = _mm256_add_epi32(d1, _mm256_madd_epi16(aw, LOAD_B(bb + bblock + 16)));         \
       }                                                                                     \
     }                                                                                       \
     if (kk < pairs) {                                                                       \
       int32_t a2;                                                                           \
       memcpy(&a2, a + (size_t)kk * 2, 4);                                                   \
       const __m256i av = _mm256_set1_epi32(a2);                                             \
-      c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, _mm256_loadu_si256((const __m256i*)bb))); \
-      if (NBK > 1) c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, _mm256_loadu_si256((const __m256i*)(bb + bblock)))); \
+      c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, LOAD_B(bb)));                       \
+      if (NBK > 1) c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, LOAD_B(bb + bblock))); \
     }                                                                                       \
     c00 = _mm256_add_epi32(c00, d0);                                                        \
     c01 = _mm256_add_epi32(c01, d1);                                                        \
@@ -142,10 +150,15 @@ DEFINE_TILE(2, 1)
     STORE_ROW(0)                                                                            \
   }
 
-DEFINE_TILE_R1(1, 0)
-DEFINE_TILE_R1(2, 0)
-DEFINE_TILE_R1(1, 1)
-DEFINE_TILE_R1(2, 1)
+DEFINE_TILE_R1(1, 0, 0)
+DEFINE_TILE_R1(2, 0, 0)
+DEFINE_TILE_R1(1, 1, 0)
+DEFINE_TILE_R1(2, 1, 0)
+DEFINE_TILE_R1(1, 0, 1)
+DEFINE_TILE_R1(2, 0, 1)
+DEFINE_TILE_R1(1, 1, 1)
+DEFINE_TILE_R1(2, 1, 1)
+#undef LOAD_B
 
 /* Direct A rows (1x1 conv, fully connected): x - input_zp as int16, 16 at a time. */
 static QIE_AVX2 void pack_rows_direct(const qie_gemm_shape* s, const int8_t* input, int32_t m0,
@@ -242,13 +255,11 @@ static QIE_AVX2 void run_tiles(const plan* p, const qie_kernel_args* args, int32
     const int32_t n0 = nt * NR;
     const int nbk = (p->np - n0) / 8 < NR / 8 ? (p->np - n0) / 8 : NR / 8;
     if (valid == 1) {
-      if (fz->fused) {
-        if (nbk == 2) tile_r1_2_1(p, a, b, &rqa, fz, &rqk, m0, n0, args->output);
-        else tile_r1_1_1(p, a, b, &rqa, fz, &rqk, m0, n0, args->output);
-      } else {
-        if (nbk == 2) tile_r1_2_0(p, a, b, &rqa, fz, &rqk, m0, n0, args->output);
-        else tile_r1_1_0(p, a, b, &rqa, fz, &rqk, m0, n0, args->output);
-      }
+      typedef void r1_fn(const plan*, const int16_t*, const void*, const qie_rq_arrays*, const qie_rq_fused*,
+                         const qie_rq256*, int32_t, int32_t, int8_t*);
+      static r1_fn* const r1[2][2][2] = {{{tile_r1_1_0_0, tile_r1_2_0_0}, {tile_r1_1_1_0, tile_r1_2_1_0}},
+                                          {{tile_r1_1_0_1, tile_r1_2_0_1}, {tile_r1_1_1_1, tile_r1_2_1_1}}};
+      r1[p->b8][fz->fused != 0][nbk == 2](p, a, b, &rqa, fz, &rqk, m0, n0, args->output);
     } else if (fz->fused) {
       if (nbk == 2) tile2_1(p, a, valid, b, &rqa, fz, &rqk, m0, n0, args->output);
       else tile1_1(p, a, valid, b, &rqa, fz, &rqk, m0, n0, args->output);

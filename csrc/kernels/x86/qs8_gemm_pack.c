@@ -113,14 +113,23 @@ size_t qie_pack_b_i16_bytes(int32_t K, int32_t N) {
   return sizeof(int16_t) * (size_t)qie_round_up(K, 2) * (size_t)qie_round_up(N, 8);
 }
 
+/* where weight (n, k) goes in the vpmaddwd order */
+static size_t pairs_at(int32_t kp, int32_t n, int32_t k) {
+  return (((size_t)(n / 8) * (kp / 2) + k / 2) * 8 + n % 8) * 2 + k % 2;
+}
+
 void qie_pack_b_i16(const int8_t* w, int32_t K, int32_t N, int16_t* out) {
   const int32_t kp = qie_round_up(K, 2), np = qie_round_up(N, 8);
   memset(out, 0, sizeof(int16_t) * (size_t)kp * np);
   for (int32_t n = 0; n < N; ++n)
-    for (int32_t k = 0; k < K; ++k) {
-      const size_t at = (((size_t)(n / 8) * (kp / 2) + k / 2) * 8 + n % 8) * 2 + k % 2;
-      out[at] = w[(size_t)n * K + k];
-    }
+    for (int32_t k = 0; k < K; ++k) out[pairs_at(kp, n, k)] = w[(size_t)n * K + k];
+}
+
+void qie_pack_b_i8_pairs(const int8_t* w, int32_t K, int32_t N, int8_t* out) {
+  const int32_t kp = qie_round_up(K, 2), np = qie_round_up(N, 8);
+  memset(out, 0, (size_t)kp * np);
+  for (int32_t n = 0; n < N; ++n)
+    for (int32_t k = 0; k < K; ++k) out[pairs_at(kp, n, k)] = w[(size_t)n * K + k];
 }
 
 /* One im2col row: the patch of output pixel m in (ky, kx, ic) order, the OHWI
