@@ -191,61 +191,57 @@ static QIE_AVX2 void span3x3(const int8_t* corner, int32_t n, ptrdiff_t step, pt
   const __m256i bias = bias8(rqa, c0);
 
 /* n pixels from `corner` (channel 0 of the first window's top-left); column j of
- * the windows is at corner + j * C, a window row at + rs. */
-static QIE_AVX2 void span3x3_s1(const int8_t* corner, int32_t n, ptrdiff_t rs, const int32_t* wcol,
-                                int32_t np, int32_t C, const qie_rq_arrays* rqa, const qie_rq_fused* fz,
-                                const qie_rq256* rqk, int8_t* out) {
+ * the windows is at corner + j * C, a window row at + rs. Pixel i reads columns
+ * S i .. S i + 2; two pixels at a time read S + 3 columns, of which the last 3 - S
+ * are carried to the next two (the arrays live in registers once unrolled). */
+static inline __attribute__((always_inline)) QIE_AVX2 void span3x3_cols(
+    const int8_t* corner, int32_t n, ptrdiff_t rs, const int32_t* wcol, int32_t np, int32_t C,
+    const qie_rq_arrays* rqa, const qie_rq_fused* fz, const qie_rq256* rqk, int8_t* out, const int S) {
+  const int carried = 3 - S;
   for (int32_t c0 = 0; c0 < C; c0 += 8) {
     QIE_COL_WEIGHTS
     const int8_t* x = corner + c0;
     int8_t* o = out + c0;
-    QIE_COL(pa0, sa0, x)
-    QIE_COL(pb0, sb0, x + C)
-    __m256i pa = pa0, sa = sa0, pb = pb0, sb = sb0; /* the columns carried to the next pixel */
+    __m256i pc[5], sc[5]; /* columns: (row 0, row 1) pairs, row 2 */
+#pragma GCC unroll 5
+    for (int j = 0; j < carried; ++j) {
+      QIE_COL(pj, sj, x + j * (size_t)C)
+      pc[j] = pj, sc[j] = sj;
+    }
     int32_t i = 0;
-    for (; i + 2 <= n; i += 2, x += 2 * (size_t)C, o += 2 * (size_t)C) {
-      QIE_COL(pc, sc, x + 2 * (size_t)C)
-      QIE_COL(pd, sd, x + 3 * (size_t)C)
-      const __m256i a = QIE_PIX(pa, pb, pc, sa, sb, sc);
-      const __m256i b = QIE_PIX(pb, pc, pd, sb, sc, sd);
+    for (; i + 2 <= n; i += 2, x += 2 * S * (size_t)C, o += 2 * (size_t)C) {
+#pragma GCC unroll 5
+      for (int j = carried; j < S + 3; ++j) {
+        QIE_COL(pj, sj, x + j * (size_t)C)
+        pc[j] = pj, sc[j] = sj;
+      }
+      const __m256i a = QIE_PIX(pc[0], pc[1], pc[2], sc[0], sc[1], sc[2]);
+      const __m256i b = QIE_PIX(pc[S], pc[S + 1], pc[S + 2], sc[S], sc[S + 1], sc[S + 2]);
       store_two(o, o + C, requant(a, rqa, fz, c0, rqk), requant(b, rqa, fz, c0, rqk));
-      pa = pc, sa = sc, pb = pd, sb = sd;
+#pragma GCC unroll 5
+      for (int j = 0; j < carried; ++j) pc[j] = pc[j + 2 * S], sc[j] = sc[j + 2 * S];
     }
     if (i < n) {
-      QIE_COL(pc, sc, x + 2 * (size_t)C)
-      _mm_storel_epi64((__m128i*)o, qie_narrow8(requant(QIE_PIX(pa, pb, pc, sa, sb, sc), rqa, fz, c0, rqk)));
+#pragma GCC unroll 5
+      for (int j = carried; j < 3; ++j) {
+        QIE_COL(pj, sj, x + j * (size_t)C)
+        pc[j] = pj, sc[j] = sj;
+      }
+      const __m256i a = QIE_PIX(pc[0], pc[1], pc[2], sc[0], sc[1], sc[2]);
+      _mm_storel_epi64((__m128i*)o, qie_narrow8(requant(a, rqa, fz, c0, rqk)));
     }
   }
 }
 
-/* The same at stride 2: pixel i reads columns 2i..2i+2, so its last column is
- * the next pixel's first. */
+static QIE_AVX2 void span3x3_s1(const int8_t* corner, int32_t n, ptrdiff_t rs, const int32_t* wcol,
+                                int32_t np, int32_t C, const qie_rq_arrays* rqa, const qie_rq_fused* fz,
+                                const qie_rq256* rqk, int8_t* out) {
+  span3x3_cols(corner, n, rs, wcol, np, C, rqa, fz, rqk, out, 1);
+}
 static QIE_AVX2 void span3x3_s2(const int8_t* corner, int32_t n, ptrdiff_t rs, const int32_t* wcol,
                                 int32_t np, int32_t C, const qie_rq_arrays* rqa, const qie_rq_fused* fz,
                                 const qie_rq256* rqk, int8_t* out) {
-  for (int32_t c0 = 0; c0 < C; c0 += 8) {
-    QIE_COL_WEIGHTS
-    const int8_t* x = corner + c0;
-    int8_t* o = out + c0;
-    QIE_COL(pa0, sa0, x)
-    __m256i pa = pa0, sa = sa0; /* the column carried to the next pixel */
-    int32_t i = 0;
-    for (; i + 2 <= n; i += 2, x += 4 * (size_t)C, o += 2 * (size_t)C) {
-      QIE_COL(pb, sb, x + C)
-      QIE_COL(pc, sc, x + 2 * (size_t)C)
-      QIE_COL(pd, sd, x + 3 * (size_t)C)
-      QIE_COL(pe, se, x + 4 * (size_t)C)
-      const __m256i a = QIE_PIX(pa, pb, pc, sa, sb, sc);
-      const __m256i b = QIE_PIX(pc, pd, pe, sc, sd, se);
-      store_two(o, o + C, requant(a, rqa, fz, c0, rqk), requant(b, rqa, fz, c0, rqk));
-      pa = pe, sa = se;
-    }
-    if (i < n) {
-      QIE_COL(pb, sb, x + C)
-      QIE_COL(pc, sc, x + 2 * (size_t)C)
-      _mm_storel_epi64((__m128i*)o, qie_narrow8(requant(QIE_PIX(pa, pb, pc, sa, sb, sc), rqa, fz, c0, rqk)));
-    }
-  }
+  span3x3_cols(corner, n, rs, wcol, np, C, rqa, fz, rqk, out, 2);
 }
 #undef QIE_COL_WEIGHTS
 #undef QIE_PIX
