@@ -362,7 +362,7 @@ static QIE_AVX2 void fan_group8(const int8_t* r, int32_t sw, ptrdiff_t in_w, con
 static bool supports(const qie_qs8_conv_params* p) { return qie_dw_supported(p); }
 /* Packed: the shared depthwise layout (qs8_dw_pack.h), then the fused epilogue
  * blocks (qs8_gemm.h), built from the final bias; a 3x3 window adds its weights
- * by column for span3x3_s1: [kx] (w(0,kx), w(1,kx)), then [kx] (w(2,kx), 0). */
+ * by column for span3x3_cols: [kx] (w(0,kx), w(1,kx)), then [kx] (w(2,kx), 0). */
 static bool is3x3(const qie_conv_geom* g) { return g->k_h == 3 && g->k_w == 3; }
 static size_t col3x3_at(qie_dw_layout l) { return qie_dw_packed_bytes(l) + qie_rq_fused_bytes(l.np); }
 static size_t packed_bytes(const qie_qs8_conv_params* p) {
