@@ -256,10 +256,13 @@ export class Daemon {
       return;
     }
     this.counters.received++;
-    const parsed = parseRequest(payload, this.config.maxPayloadBytes);
+    const topics = this.topics;
+    const parsed = parseRequest(payload, this.config.maxPayloadBytes, (t) => topics.replyProblem(t));
     const env = parsed.envelope;
     const props = packet.properties;
-    const replyTopic = props?.responseTopic ?? env.replyTo ?? this.topics.defaultReply(m.model, m.fleet);
+    // a refused MQTT 5 response topic is answered (bad_request) where replyTo or the default would go
+    const responseProblem = props?.responseTopic !== undefined ? topics.replyProblem(props.responseTopic) : undefined;
+    const replyTopic = (!responseProblem && props?.responseTopic) || env.replyTo || topics.defaultReply(m.model, m.fleet);
     const correlation = props?.correlationData;
     const client = this.client!;
     let answered = false;
@@ -276,6 +279,7 @@ export class Daemon {
     };
     const fail = (e: ReplyError): void => send(errorReply(env, this.config.deviceId!, e.code, e.message), e.code, e.message);
     if (parsed.error) return fail(parsed.error);
+    if (responseProblem) return fail(new ReplyError('bad_request', `response topic: ${responseProblem}`));
     const slot = this.scheduler.get(m.model);
     if (!slot) return fail(new ReplyError('unknown_model', `no model named '${m.model.slice(0, 128)}' (loaded: ${this.scheduler.list().map((s) => s.identity.name).join(', ') || 'none'})`));
     let inputs: Uint8Array[];

@@ -1,0 +1,171 @@
+// One hostile request must not take the daemon off the broker (issue 16, findings
+// 1, 9d), against a real mosquitto with a password file and an ACL:
+// reply topics of every class a broker refuses, or under the device's control
+// topics, are answered bad_request on the default reply topic and the daemon
+// stays connected. A golden request after each must be
+// answered with the right bytes.
+import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { makeDemoModel } from '../firmware-tools/demo/model';
+import { decodeBinaryReply, encodeBinaryRequest } from '../src/daemon/binary';
+import { DaemonProc, writeConfig } from './helpers/daemon-proc';
+import { Mosquitto, mosquittoAvailable, TEST_ACL, TEST_USERS } from './helpers/mosquitto';
+import { collect, connectClient, nextMessage, request5 } from './helpers/mqtt-client';
+import { qieRun } from './helpers/qie-run';
+
+const demo = makeDemoModel().tflite;
+const INPUT = Buffer.from(Array.from({ length: 96 }, (_, i) => (i * 7) % 256));
+const jsonRequest = (id: string, extra: object = {}) => JSON.stringify({ id, ...extra, inputs: [{ dtype: 'int8', data: INPUT.toString('base64') }] });
+
+interface Reply {
+  id: string | number | null;
+  outputs?: { data: string }[];
+  error?: { code: string; message: string };
+}
+const parse = (b: Buffer) => JSON.parse(b.toString()) as Reply;
+
+function daemonConfig(url: string, deviceId: string, extra: object = {}) {
+  const cfg = writeConfig({
+    deviceId,
+    broker: { url, username: 'daemon', password: 'daemon-secret', protocolVersion: 5, reconnectMs: 200 },
+    models: [{ name: 'motion', path: 'motion.tflite', queueSize: 100 }],
+    statusIntervalS: 1,
+    ...extra,
+  });
+  writeFileSync(path.join(cfg.dir, 'motion.tflite'), demo);
+  return cfg;
+}
+
+/** The latest status document of a device that passes `test`. */
+async function statusWhere(c: MqttClient, device: string, test: (s: Record<string, any>) => boolean, timeoutMs = 20_000): Promise<Record<string, any>> {
+  const topic = `qie/${device}/status`;
+  const next = nextMessage(c, topic, (p) => { const s = JSON.parse(p.toString()); return s.state === "online" && test(s); }, timeoutMs);
+  await c.subscribeAsync(topic, { qos: 1 });
+  return JSON.parse((await next).toString());
+}
+
+/** A request whose reply must carry the demo model's bytes (as `qie run` gives them). */
+async function golden(t: import('ava').ExecutionContext, c: MqttClient, device: string, expected: Buffer): Promise<void> {
+  const r = parse(await request5(c, `qie/${device}/infer/motion`, jsonRequest('golden'), 10_000));
+  t.is(r.error, undefined, JSON.stringify(r.error));
+  t.true(Buffer.from(r.outputs![0].data, 'base64').equals(expected), 'golden reply bytes');
+}
+
+/** A binary request whose replyTo is `reply` as raw bytes (which may be malformed UTF-8). */
+function binaryWithRawReplyTo(id: number, reply: Buffer): Buffer {
+  const b = encodeBinaryRequest(id, [INPUT], { replyTo: 'x'.repeat(reply.length) });
+  reply.copy(b, 14);
+  return b;
+}
+
+if (!mosquittoAvailable()) {
+  test('daemon hardening tests (skipped)', (t) => {
+    t.log('NOTICE: /usr/sbin/mosquitto is absent: daemon hardening tests skipped');
+    t.pass();
+  });
+} else {
+  let expected: Buffer;
+  test.before(() => {
+    const cfg = writeConfig({});
+    writeFileSync(path.join(cfg.dir, 'motion.tflite'), demo);
+    expected = qieRun(path.join(cfg.dir, 'motion.tflite'), [INPUT], 1)[0];
+    cfg.cleanup();
+  });
+
+  test('reply topics a broker refuses, or under control topics, get bad_request on the default reply topic; the daemon stays connected', async (t) => {
+    const broker = await Mosquitto.start(TEST_USERS, TEST_ACL);
+    const D = 'gw-hard';
+    const cfg = daemonConfig(broker.url, D);
+    const daemon = new DaemonProc(cfg.file);
+    t.teardown(async () => {
+      await daemon.stop('SIGKILL');
+      await broker.dispose();
+      cfg.cleanup();
+    });
+    await daemon.waitFor('serving');
+    const c = await connectClient(broker.url);
+    t.teardown(() => c.endAsync());
+    const replies = await collect(c, `qie/${D}/reply/motion`);
+    const deep = `replies/${'x/'.repeat(248)}x`; // 250 levels: mosquitto allows 200
+    const badTopics: [string, string][] = [
+      ['C0 control', 'replies/a\u0001b'],
+      ['C0 newline', 'replies/a\nb'],
+      ['DEL', 'replies/a\u007fb'],
+      ['C1 control', 'replies/a\u0085b'],
+      ['non-character FDD0', 'replies/a\uFDD0b'],
+      ['non-character FFFF', 'replies/a\uFFFFb'],
+      ['non-character 1FFFE', 'replies/a\u{1FFFE}b'],
+      ['lone surrogate', 'replies/a\uD800b'],
+      ['250 levels', deep],
+      ['33 levels', `replies/${'x/'.repeat(31)}x`],
+      ['wildcard', 'replies/+'],
+      ['broker topic', '$SYS/broker/x'],
+      ['own OTA order', `qie/${D}/ota/order`],
+      ['own status', `qie/${D}/status`],
+      ['own requests', `qie/${D}/infer/motion`],
+      ['console pull', 'qie/ota/abcdefgh1234/pull'],
+      ['fleet requests', 'qie/fleet/line/infer/motion'],
+      ['another device OTA', 'qie/gw-other/ota/chunk/abcdefgh1234'],
+    ];
+    const waitFor = (test: (r: { payload: Buffer; correlation?: Buffer }) => boolean, what: string) =>
+      until(() => replies.some(test), 10_000).catch(() => {
+        throw new Error(`no reply for ${what} on the default reply topic (the daemon may have been disconnected)`);
+      });
+
+    // JSON replyTo (what MQTT 3.1.1 clients use)
+    for (const [what, topic] of badTopics) {
+      const id = `json ${what}`;
+      await c.publishAsync(`qie/${D}/infer/motion`, jsonRequest(id, { replyTo: topic }), { qos: 1 });
+      await waitFor((r) => parse(r.payload).id === id, id);
+      const r = parse(replies.find((x) => parse(x.payload).id === id)!.payload);
+      t.is(r.error?.code, 'bad_request', id);
+      t.regex(r.error!.message, /replyTo/, id);
+    }
+    // binary replyTo, including bytes that are not UTF-8
+    const rawTopics: [string, Buffer][] = [
+      ['C0 control', Buffer.from('replies/a\u0001b')],
+      ['C1 control', Buffer.from('replies/a\u009fb')],
+      ['non-character', Buffer.from('replies/\uFFFE')],
+      ['malformed UTF-8', Buffer.from([...Buffer.from('replies/'), 0xc3, 0x28])],
+      ['UTF-8 surrogate', Buffer.from([...Buffer.from('replies/'), 0xed, 0xa0, 0x80])],
+      ['own OTA lock', Buffer.from(`qie/${D}/ota/lock`)],
+    ];
+    for (const [k, [what, raw]] of rawTopics.entries()) {
+      const id = 1000 + k;
+      await c.publishAsync(`qie/${D}/infer/motion`, binaryWithRawReplyTo(id, raw), { qos: 1 });
+      await waitFor((r) => r.payload[3] === 0x81 && decodeBinaryReply(r.payload).id === id, `binary ${what}`);
+      t.is(decodeBinaryReply(replies.find((r) => r.payload[3] === 0x81 && decodeBinaryReply(r.payload).id === id)!.payload).status, 1, `binary ${what}: bad_request`);
+    }
+    // MQTT 5 response topics: mosquitto itself refuses controls there, not depth or namespaces
+    for (const [what, topic] of [['250 levels', deep], ['own status', `qie/${D}/status`], ['own OTA order', `qie/${D}/ota/order`]] as const) {
+      const corr = Buffer.from(`v5 ${what}`);
+      await c.publishAsync(`qie/${D}/infer/motion`, jsonRequest(`v5 ${what}`), { qos: 1, properties: { responseTopic: topic, correlationData: corr } });
+      await waitFor((r) => !!r.correlation?.equals(corr), `response topic ${what}`);
+      const r = parse(replies.find((x) => x.correlation?.equals(corr))!.payload);
+      t.is(r.error?.code, 'bad_request');
+      t.regex(r.error!.message, /response topic/);
+    }
+    await golden(t, c, D, expected);
+    // legitimate reply topics keep working: the default one, another device's reply topic, one apart from qie/
+    const own = parse(await new Promise<Buffer>((resolve) => {
+      void nextMessage(c, `qie/${D}/reply/motion`, (p) => parse(p).id === 'default').then(resolve);
+      void c.publishAsync(`qie/${D}/infer/motion`, jsonRequest('default'), { qos: 1 });
+    }));
+    t.is(own.error, undefined);
+    const status = await statusWhere(c, D, (s) => s.counters.received >= badTopics.length + rawTopics.length + 5);
+    t.is(status.counters.connects, 1, 'never disconnected');
+    t.is(daemon.count('broker connection lost'), 0);
+    t.is(daemon.proc.exitCode, null);
+  });
+
+}
+
+async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
