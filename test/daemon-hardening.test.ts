@@ -29,7 +29,7 @@ const parse = (b: Buffer) => JSON.parse(b.toString()) as Reply;
 function daemonConfig(url: string, deviceId: string, extra: object = {}) {
   const cfg = writeConfig({
     deviceId,
-    broker: { url, username: 'daemon', password: 'daemon-secret', protocolVersion: 5, reconnectMs: 200 },
+    broker: { url, username: 'daemon', password: 'daemon-secret', protocolVersion: 5, reconnectMs: 200, reconnectMaxMs: 5000 },
     models: [{ name: 'motion', path: 'motion.tflite', queueSize: 100 }],
     statusIntervalS: 1,
     ...extra,

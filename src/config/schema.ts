@@ -31,6 +31,11 @@ const brokerSchema = z.strictObject({
   protocolVersion: z.union([z.literal(5), z.literal(4), z.literal('auto')]).default('auto'),
   keepaliveS: z.number().int().min(0).max(65535).default(30),
   reconnectMs: z.number().int().min(100).max(600_000).default(2000),
+  /**
+   * Back-off cap: after a connection that ended sooner than this, the next wait
+   * doubles (from reconnectMs) up to this; a connection that lasts this long resets it.
+   */
+  reconnectMaxMs: z.number().int().min(100).max(3_600_000).default(60_000),
   connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
 });
 
@@ -100,6 +105,7 @@ export const configSchema = z
         if (p) ctx.addIssue({ code: 'custom', path: ['sources', i, k], message: p });
       }
     });
+    if (c.broker.reconnectMaxMs < c.broker.reconnectMs) ctx.addIssue({ code: 'custom', path: ['broker', 'reconnectMaxMs'], message: 'must be at least broker.reconnectMs' });
   });
 
 export type Config = z.output<typeof configSchema>;

@@ -14,6 +14,8 @@ import { Envelope, parseRequest } from './request';
 import { Scheduler } from './scheduler';
 import { loadSlots } from './slots';
 import { buildStatus, Counters, StatusDoc } from './status';
+import { ConnectionWatch } from './connection-watch';
+import { MQTT_REASON } from './mqtt-reasons';
 import { Topics, topicsFor } from './topics';
 
 export interface DaemonOptions {
@@ -48,7 +50,14 @@ export class Daemon {
   private statusTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private lastError: string | undefined;
-  private counters: Counters = { received: 0, ok: 0, errors: Object.fromEntries(REPLY_ERROR_CODES.map((c) => [c, 0])) as Record<ReplyErrorCode, number>, connects: 0, reloads: 0 };
+  private counters: Counters = {
+    received: 0,
+    ok: 0,
+    errors: Object.fromEntries(REPLY_ERROR_CODES.map((c) => [c, 0])) as Record<ReplyErrorCode, number>,
+    connects: 0,
+    reloads: 0,
+  };
+  private readonly watch: ConnectionWatch;
 
   constructor(
     config: Config,
@@ -58,6 +67,7 @@ export class Daemon {
     this.log = opts.log ?? createLogger(config.logLevel, config.deviceId!);
     this.notifier = opts.notifier ?? new SystemdNotifier(this.log);
     this.scheduler = new Scheduler(config.concurrency);
+    this.watch = new ConnectionWatch(config.broker.reconnectMs, config.broker.reconnectMaxMs);
     this.topics = topicsFor(config);
     this.extensions = opts.extensions ?? createExtensions(config);
   }
@@ -150,7 +160,7 @@ export class Daemon {
       password,
       clean: true,
       keepalive: b.keepaliveS,
-      reconnectPeriod: b.reconnectMs,
+      reconnectPeriod: this.watch.state().reconnectDelayMs,
       connectTimeout: b.connectTimeoutMs,
       resubscribe: false,
       ca: read(b.tls?.ca),
@@ -168,12 +178,20 @@ export class Daemon {
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('reconnect', () => this.log.debug({ url: this.brokerUrl }, 'reconnecting to the broker'));
     client.on('offline', () => this.log.warn({ url: this.brokerUrl }, 'broker connection lost'));
+    client.on('disconnect', (packet) => {
+      if (client === this.client) this.watch.disconnectPacket(packet.reasonCode);
+    });
+    // before mqtt.js's own close handler, which schedules the next attempt with options.reconnectPeriod
+    client.prependListener('close', () => {
+      if (client === this.client) this.onClose(client);
+    });
     return new Promise((resolve, reject) => {
       let first = true;
       client.on('connect', () => {
         this.lastError = undefined;
         this.connectedAt = Date.now();
         this.counters.connects++;
+        this.watch.connected();
         this.log.info({ url: this.brokerUrl, protocolVersion: this.protocol }, 'connected to the broker');
         this.subscribe(client).then(
           () => {
@@ -190,7 +208,7 @@ export class Daemon {
       });
       client.on('error', (e: Error & { code?: number | string }) => {
         // CONNACK refusal of protocol 5 (1 in 3.1.1 terms, 132 in 5): retry as 3.1.1
-        if (this.protocol === 5 && this.config.broker.protocolVersion === 'auto' && (e.code === 1 || e.code === 132)) {
+        if (this.protocol === 5 && this.config.broker.protocolVersion === 'auto' && (e.code === MQTT_REASON.v311UnacceptableProtocol || e.code === MQTT_REASON.unsupportedProtocolVersion)) {
           this.log.warn('the broker refuses MQTT 5: falling back to 3.1.1');
           this.protocol = 4;
           client.removeAllListeners();
@@ -203,13 +221,31 @@ export class Daemon {
         if (e.message !== this.lastError) this.log.error({ err: e.message, code: e.code }, 'MQTT error');
         this.lastError = e.message;
         // bad credentials / not authorized: retrying will not help at start-up
-        if (first && (e.code === 4 || e.code === 5 || e.code === 134 || e.code === 135)) {
+        const refusals: unknown[] = [MQTT_REASON.v311BadCredentials, MQTT_REASON.v311NotAuthorized, MQTT_REASON.badUserNameOrPassword, MQTT_REASON.notAuthorized];
+        if (first && refusals.includes(e.code)) {
           first = false;
           client.end(true);
           reject(new Error(`the broker refused the connection: ${e.message}`));
         }
       });
     });
+  }
+
+  /**
+   * A connection ended (or an attempt failed): name the cause when it is a
+   * session takeover, and set the wait before the next attempt.
+   */
+  private onClose(client: MqttClient): void {
+    this.connectedAt = undefined;
+    const v = this.watch.closed();
+    client.options.reconnectPeriod = v.delayMs;
+    if (v.takeover) {
+      const id = client.options.clientId;
+      this.log.error(
+        { clientId: id, reason: v.reason, takeover: v.takeover, lastedMs: v.lastedMs, reconnectInMs: v.delayMs },
+        `another client connected with client id ${id}: session taken over — two gateways with the same deviceId, or a hostile client; use use_username_as_clientid on the broker`,
+      );
+    } else if (v.lastedMs !== undefined) this.log.info({ reason: v.reason, lastedMs: v.lastedMs, reconnectInMs: v.delayMs }, 'broker connection closed');
   }
 
   private async subscribe(client: MqttClient): Promise<void> {
@@ -317,7 +353,17 @@ export class Daemon {
         extensions[x.name] = { error: (e as Error).message };
       }
     }
-    return buildStatus({ config: this.config, protocol: this.protocol, startedAt: this.startedAt, connectedAt: this.connectedAt, running: this.scheduler.running, slots: this.scheduler.list(), counters: this.counters, extensions });
+    return buildStatus({
+      config: this.config,
+      protocol: this.protocol,
+      startedAt: this.startedAt,
+      connectedAt: this.connectedAt,
+      running: this.scheduler.running,
+      slots: this.scheduler.list(),
+      counters: this.counters,
+      connection: this.watch.state(),
+      extensions,
+    });
   }
 
   publishStatus(): void {
@@ -352,6 +398,7 @@ export class Daemon {
       this.config = next;
       this.log.level = next.logLevel;
       this.scheduler.setConcurrency(next.concurrency);
+      this.watch.configure(next.broker.reconnectMs, next.broker.reconnectMaxMs);
       this.scheduler.install(slots);
       this.counters.reloads++;
       if (reconnect) {

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Config } from '../config/schema';
 import type { ReplyErrorCode } from './reply-error';
 import type { ModelSlot } from './scheduler';
+import type { ConnectionState } from './connection-watch';
 
 export interface Counters {
   received: number;
@@ -29,6 +30,7 @@ export interface StatusInputs {
   running: number;
   slots: ModelSlot[];
   counters: Counters;
+  connection: ConnectionState;
   /** Each running extension's section, by extension name. */
   extensions?: Record<string, unknown>;
 }
@@ -61,6 +63,7 @@ export function buildStatus(d: StatusInputs) {
       labels: s.identity.labels ?? null,
     })),
     counters: { ...d.counters, errors: { ...d.counters.errors } },
+    connection: d.connection,
     ...(d.extensions ?? {}),
   };
 }
