@@ -2,7 +2,8 @@
 // 1, 9d), against a real mosquitto with a password file and an ACL:
 // reply topics of every class a broker refuses, or under the device's control
 // topics, are answered bad_request on the default reply topic and the daemon
-// stays connected. A golden request after each must be
+// stays connected; a reply the broker drops the connection for is dropped and
+// counted, never sent again. A golden request after each must be
 // answered with the right bytes.
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import * as path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { makeDemoModel } from '../firmware-tools/demo/model';
 import { decodeBinaryReply, encodeBinaryRequest } from '../src/daemon/binary';
+import { startCuttingProxy } from './helpers/cutting-proxy';
 import { DaemonProc, writeConfig } from './helpers/daemon-proc';
 import { Mosquitto, mosquittoAvailable, TEST_ACL, TEST_USERS } from './helpers/mosquitto';
 import { collect, connectClient, nextMessage, request5 } from './helpers/mqtt-client';
@@ -156,8 +158,39 @@ if (!mosquittoAvailable()) {
     t.is(own.error, undefined);
     const status = await statusWhere(c, D, (s) => s.counters.received >= badTopics.length + rawTopics.length + 5);
     t.is(status.counters.connects, 1, 'never disconnected');
+    t.is(status.counters.repliesDropped, 0);
     t.is(daemon.count('broker connection lost'), 0);
     t.is(daemon.proc.exitCode, null);
+  });
+
+  test('a reply the broker drops the connection for is dropped and counted, never sent again', async (t) => {
+    const broker = await Mosquitto.start(TEST_USERS, TEST_ACL);
+    const marker = Buffer.from('refused-by-the-broker-7c1');
+    const proxy = await startCuttingProxy(broker.port, marker);
+    const D = 'gw-cut';
+    const cfg = daemonConfig(proxy.url, D);
+    const daemon = new DaemonProc(cfg.file);
+    t.teardown(async () => {
+      await daemon.stop('SIGKILL');
+      await proxy.close();
+      await broker.dispose();
+      cfg.cleanup();
+    });
+    await daemon.waitFor('serving');
+    const c = await connectClient(broker.url);
+    t.teardown(() => c.endAsync());
+    await golden(t, c, D, expected);
+    // QoS 1: the reply is in flight when the connection is cut; mqtt.js would send it again on every reconnect
+    await c.publishAsync(`qie/${D}/infer/motion`, jsonRequest(marker.toString(), { replyTo: 'replies/poison' }), { qos: 1 });
+    const s = await statusWhere(c, D, (x) => x.counters.connects >= 2 && x.counters.repliesDropped >= 1, 15_000).catch((e: Error) => {
+      throw new Error(`${e.message}; cuts ${proxy.cuts}`);
+    });
+    t.is(s.counters.repliesDroppedByReason.connection_lost, 1);
+    await golden(t, c, D, expected);
+    await new Promise((r) => setTimeout(r, 1500)); // several reconnect periods: a resent reply would be cut again
+    t.is(proxy.cuts, 1, 'the refused reply was sent on one connection only');
+    const after = await statusWhere(c, D, (x) => x.counters.received >= 3);
+    t.is(after.counters.connects, 2);
   });
 
 }

@@ -1,7 +1,7 @@
 // The gateway daemon: loads the configured models, answers inference requests
 // over MQTT, keeps a retained status, reloads on demand and drains on shutdown.
 import { readFileSync } from 'node:fs';
-import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
+import mqtt, { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Config } from '../config/schema';
 import { startEmbeddedBroker, EmbeddedBroker } from './broker';
 import type { Extension, ExtensionContext } from './extension';
@@ -13,9 +13,9 @@ import { REPLY_ERROR_CODES, ReplyError, ReplyErrorCode } from './reply-error';
 import { Envelope, parseRequest } from './request';
 import { Scheduler } from './scheduler';
 import { loadSlots } from './slots';
-import { buildStatus, Counters, StatusDoc } from './status';
+import { buildStatus, Counters, ReplyDropReason, StatusDoc } from './status';
 import { ConnectionWatch } from './connection-watch';
-import { MQTT_REASON } from './mqtt-reasons';
+import { isRefusal, MQTT_REASON } from './mqtt-reasons';
 import { Topics, topicsFor } from './topics';
 
 export interface DaemonOptions {
@@ -56,8 +56,15 @@ export class Daemon {
     errors: Object.fromEntries(REPLY_ERROR_CODES.map((c) => [c, 0])) as Record<ReplyErrorCode, number>,
     connects: 0,
     reloads: 0,
+    repliesDropped: 0,
+    repliesDroppedByReason: { bad_topic: 0, offline: 0, connection_lost: 0, refused: 0 },
   };
   private readonly watch: ConnectionWatch;
+  /** Publish callbacks of replies: what the close handler drops at once. */
+  private readonly replyCallbacks = new WeakSet<object>();
+  /** Stored publishes that were in flight when a connection closed: dropped if the next one closes too. */
+  private readonly carriedOver = new WeakSet<object>();
+  private droppingInflight = false;
 
   constructor(
     config: Config,
@@ -232,11 +239,13 @@ export class Daemon {
   }
 
   /**
-   * A connection ended (or an attempt failed): name the cause when it is a
-   * session takeover, and set the wait before the next attempt.
+   * A connection ended (or an attempt failed): drop what must not be sent again,
+   * name the cause when it is a session takeover, and set the wait before the next attempt.
    */
   private onClose(client: MqttClient): void {
+    const wasConnected = this.connectedAt !== undefined;
     this.connectedAt = undefined;
+    if (wasConnected) this.dropInflight(client);
     const v = this.watch.closed();
     client.options.reconnectPeriod = v.delayMs;
     if (v.takeover) {
@@ -246,6 +255,36 @@ export class Daemon {
         `another client connected with client id ${id}: session taken over — two gateways with the same deviceId, or a hostile client; use use_username_as_clientid on the broker`,
       );
     } else if (v.lastedMs !== undefined) this.log.info({ reason: v.reason, lastedMs: v.lastedMs, reconnectInMs: v.delayMs }, 'broker connection closed');
+  }
+
+  /**
+   * The session is clean, so what was in flight ends with the connection (MQTT
+   * drops a clean session's state); mqtt.js would send it again on the next one.
+   * A reply the broker refused by closing the connection would then close every
+   * connection after it. So replies in flight are dropped at once (and counted);
+   * other publishes (status, extensions) get one more connection, then are dropped.
+   */
+  private dropInflight(client: MqttClient): void {
+    const drop: number[] = [];
+    for (const [key, o] of Object.entries(client.outgoing)) {
+      if (o.cmd !== 'publish') continue;
+      const id = Number(key);
+      if (this.replyCallbacks.has(o.cb)) {
+        drop.push(id);
+        continue;
+      }
+      client.outgoingStore.get({ messageId: id }, (err, packet) => {
+        if (err || !packet) return;
+        if (this.carriedOver.has(packet)) drop.push(id);
+        else this.carriedOver.add(packet);
+      });
+    }
+    this.droppingInflight = true;
+    try {
+      for (const id of drop) client.removeOutgoingMessage(id);
+    } finally {
+      this.droppingInflight = false;
+    }
   }
 
   private async subscribe(client: MqttClient): Promise<void> {
@@ -300,17 +339,13 @@ export class Daemon {
     const responseProblem = props?.responseTopic !== undefined ? topics.replyProblem(props.responseTopic) : undefined;
     const replyTopic = (!responseProblem && props?.responseTopic) || env.replyTo || topics.defaultReply(m.model, m.fleet);
     const correlation = props?.correlationData;
-    const client = this.client!;
     let answered = false;
     const send = (body: Buffer, code?: ReplyErrorCode, message?: string): void => {
       if (answered) return;
       answered = true;
       if (code) this.counters.errors[code]++;
       else this.counters.ok++;
-      const opts = { qos: packet.qos, ...(this.protocol === 5 && correlation ? { properties: { correlationData: correlation } } : {}) };
-      (this.client ?? client).publish(replyTopic, body, opts, (err) => {
-        if (err) this.log.warn({ err: err.message, replyTopic }, 'reply not delivered');
-      });
+      this.publishReply(replyTopic, body, { qos: packet.qos, ...(this.protocol === 5 && correlation ? { properties: { correlationData: correlation } } : {}) });
       this.log.debug({ model: m.model, id: env.id, code, message, ms: performance.now() - received }, 'replied');
     };
     const fail = (e: ReplyError): void => send(errorReply(env, this.config.deviceId!, e.code, e.message), e.code, e.message);
@@ -341,6 +376,31 @@ export class Daemon {
     } catch (e) {
       fail(e instanceof ReplyError ? e : new ReplyError('internal', (e as Error).message));
     }
+  }
+
+  /**
+   * Publishes a reply on the connection there is now, or drops it (counted): a
+   * reply is never kept for a later connection (dropInflight), and one to a topic
+   * the rules refuse is never sent (its request's topic gave the default one).
+   */
+  private publishReply(topic: string, body: Buffer, opts: IClientPublishOptions): void {
+    const bad = this.topics.replyProblem(topic);
+    if (bad) return this.dropReply('bad_topic', topic, bad);
+    const client = this.client;
+    if (!client?.connected) return this.dropReply('offline', topic, 'not connected to the broker');
+    const done = (err?: Error): void => {
+      if (!err) return;
+      const reason: ReplyDropReason = this.droppingInflight ? 'connection_lost' : isRefusal(err) ? 'refused' : 'connection_lost';
+      this.dropReply(reason, topic, err.message);
+    };
+    this.replyCallbacks.add(done);
+    client.publish(topic, body, opts, done);
+  }
+
+  private dropReply(reason: ReplyDropReason, topic: string, why: string): void {
+    this.counters.repliesDropped++;
+    this.counters.repliesDroppedByReason[reason]++;
+    this.log.warn({ reason, replyTopic: topic.slice(0, 200), err: why }, 'reply dropped');
   }
 
   /** The retained status document. */

@@ -21,3 +21,8 @@ export function reasonName(code: number): string {
   const name = (ReasonCodes as Record<number, string>)[code];
   return `${name || 'reason'} (0x${code.toString(16).toUpperCase().padStart(2, '0')})`;
 }
+
+/** Whether a publish error is the broker's refusal (an MQTT 5 PUBACK reason code of 0x80 or more). */
+export function isRefusal(err: Error & { code?: unknown }): boolean {
+  return typeof err.code === 'number' && err.code >= 0x80;
+}

@@ -6,12 +6,17 @@ import type { ReplyErrorCode } from './reply-error';
 import type { ModelSlot } from './scheduler';
 import type { ConnectionState } from './connection-watch';
 
+/** Why a reply was dropped: its topic was refused, no connection, the connection ended before the broker took it, or the broker refused it. */
+export type ReplyDropReason = 'bad_topic' | 'offline' | 'connection_lost' | 'refused';
+
 export interface Counters {
   received: number;
   ok: number;
   errors: Record<ReplyErrorCode, number>;
   connects: number;
   reloads: number;
+  repliesDropped: number;
+  repliesDroppedByReason: Record<ReplyDropReason, number>;
 }
 
 const QIE_VERSION = (() => {
@@ -62,7 +67,7 @@ export function buildStatus(d: StatusInputs) {
       outputs: s.outputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, scale: t.scale ?? null, zeroPoint: t.zeroPoint ?? null })),
       labels: s.identity.labels ?? null,
     })),
-    counters: { ...d.counters, errors: { ...d.counters.errors } },
+    counters: { ...d.counters, errors: { ...d.counters.errors }, repliesDroppedByReason: { ...d.counters.repliesDroppedByReason } },
     connection: d.connection,
     ...(d.extensions ?? {}),
   };
