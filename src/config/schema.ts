@@ -75,7 +75,9 @@ export const configSchema = z
     concurrency: z.number().int().min(1).max(64).default(2),
     /** Deadline for requests that set none (0: no deadline). */
     defaultDeadlineMs: z.number().int().min(0).max(86_400_000).default(0),
-    maxPayloadBytes: z.number().int().min(64).max(256 * 1024 * 1024).default(16 * 1024 * 1024),
+    maxPayloadBytes: z.number().int().min(64).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
+    /** Bytes of input tensors that queued and running requests may hold in all; one more request is answered `busy`. */
+    maxQueuedBytes: z.number().int().min(1024).max(16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
     /** Reply topics (and configured topics) with more levels than this are refused. */
     maxTopicLevels: z.number().int().min(8).max(200).default(DEFAULT_MAX_TOPIC_LEVELS),
     statusIntervalS: z.number().int().min(1).max(86_400).default(30),

@@ -34,6 +34,18 @@ function connectionKey(c: Config): string {
   return JSON.stringify([c.deviceId, c.topicPrefix, c.broker, c.embeddedBroker, c.fleet]);
 }
 
+/** Inputs that own their memory: a view into the MQTT payload would keep the whole payload alive while queued. */
+function ownInputs(inputs: Uint8Array[]): Uint8Array[] {
+  if (inputs.every((u) => u.byteOffset === 0 && u.byteLength === u.buffer.byteLength)) return inputs;
+  const all = new Uint8Array(inputs.reduce((a, u) => a + u.byteLength, 0));
+  let off = 0;
+  return inputs.map((u) => {
+    all.set(u, off);
+    off += u.byteLength;
+    return all.subarray(off - u.byteLength, off);
+  });
+}
+
 export class Daemon {
   config: Config;
   readonly log: Logger;
@@ -73,7 +85,7 @@ export class Daemon {
     this.config = config;
     this.log = opts.log ?? createLogger(config.logLevel, config.deviceId!);
     this.notifier = opts.notifier ?? new SystemdNotifier(this.log);
-    this.scheduler = new Scheduler(config.concurrency);
+    this.scheduler = new Scheduler(config.concurrency, config.maxQueuedBytes);
     this.watch = new ConnectionWatch(config.broker.reconnectMs, config.broker.reconnectMaxMs);
     this.topics = topicsFor(config);
     this.extensions = opts.extensions ?? createExtensions(config);
@@ -339,13 +351,15 @@ export class Daemon {
     const responseProblem = props?.responseTopic !== undefined ? topics.replyProblem(props.responseTopic) : undefined;
     const replyTopic = (!responseProblem && props?.responseTopic) || env.replyTo || topics.defaultReply(m.model, m.fleet);
     const correlation = props?.correlationData;
+    // what the reply needs of the packet, not the packet: it holds the whole payload
+    const qos = packet.qos;
     let answered = false;
     const send = (body: Buffer, code?: ReplyErrorCode, message?: string): void => {
       if (answered) return;
       answered = true;
       if (code) this.counters.errors[code]++;
       else this.counters.ok++;
-      this.publishReply(replyTopic, body, { qos: packet.qos, ...(this.protocol === 5 && correlation ? { properties: { correlationData: correlation } } : {}) });
+      this.publishReply(replyTopic, body, { qos, ...(this.protocol === 5 && correlation ? { properties: { correlationData: correlation } } : {}) });
       this.log.debug({ model: m.model, id: env.id, code, message, ms: performance.now() - received }, 'replied');
     };
     const fail = (e: ReplyError): void => send(errorReply(env, this.config.deviceId!, e.code, e.message), e.code, e.message);
@@ -355,7 +369,7 @@ export class Daemon {
     if (!slot) return fail(new ReplyError('unknown_model', `no model named '${m.model.slice(0, 128)}' (loaded: ${this.scheduler.list().map((s) => s.identity.name).join(', ') || 'none'})`));
     let inputs: Uint8Array[];
     try {
-      inputs = parsed.request!.inputs(slot.inputs);
+      inputs = ownInputs(parsed.request!.inputs(slot.inputs));
     } catch (e) {
       return fail(e instanceof ReplyError ? e : new ReplyError('internal', (e as Error).message));
     }
@@ -422,6 +436,7 @@ export class Daemon {
       slots: this.scheduler.list(),
       counters: this.counters,
       connection: this.watch.state(),
+      memory: this.scheduler.memory,
       extensions,
     });
   }
@@ -458,6 +473,7 @@ export class Daemon {
       this.config = next;
       this.log.level = next.logLevel;
       this.scheduler.setConcurrency(next.concurrency);
+      this.scheduler.setMemoryBudget(next.maxQueuedBytes);
       this.watch.configure(next.broker.reconnectMs, next.broker.reconnectMaxMs);
       this.scheduler.install(slots);
       this.counters.reloads++;

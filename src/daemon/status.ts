@@ -36,6 +36,7 @@ export interface StatusInputs {
   slots: ModelSlot[];
   counters: Counters;
   connection: ConnectionState;
+  memory: { queuedBytes: number; peakQueuedBytes: number; maxQueuedBytes: number };
   /** Each running extension's section, by extension name. */
   extensions?: Record<string, unknown>;
 }
@@ -69,6 +70,7 @@ export function buildStatus(d: StatusInputs) {
     })),
     counters: { ...d.counters, errors: { ...d.counters.errors }, repliesDroppedByReason: { ...d.counters.repliesDroppedByReason } },
     connection: d.connection,
+    memory: d.memory,
     ...(d.extensions ?? {}),
   };
 }
