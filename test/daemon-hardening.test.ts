@@ -1,10 +1,10 @@
 // One hostile request must not take the daemon off the broker (issue 16, findings
-// 1, 7, 9d), against a real mosquitto with a password file and an ACL:
+// 1, 7, 9d, 9e), against a real mosquitto with a password file and an ACL:
 // reply topics of every class a broker refuses, or under the device's control
 // topics, are answered bad_request on the default reply topic and the daemon
 // stays connected; a reply the broker drops the connection for is dropped and
-// counted, never sent again; queued requests stay within maxQueuedBytes. A golden
-// request after each must be
+// counted, never sent again; queued requests stay within maxQueuedBytes; an MQTT 5
+// message expiry bounds a request's deadline. A golden request after each must be
 // answered with the right bytes.
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
@@ -240,6 +240,36 @@ if (!mosquittoAvailable()) {
     t.is(s.memory.maxQueuedBytes, budget);
   });
 
+  test('an MQTT 5 message expiry bounds the deadline: queued past it, a request gets deadline_exceeded', async (t) => {
+    if (!mobilenet) {
+      t.log('NOTICE: ../shared/models/mobilenet_v2 is absent: message expiry end to end skipped');
+      return t.pass();
+    }
+    const broker = await Mosquitto.start(TEST_USERS, TEST_ACL);
+    const D = 'gw-exp';
+    const k = readCase(mobilenet, readCaseName(mobilenet));
+    const cfg = daemonConfig(broker.url, D, { models: [{ name: 'big', path: modelPath(mobilenet), kernels: 'ref', queueSize: 64 }], concurrency: 1 });
+    const daemon = new DaemonProc(cfg.file);
+    t.teardown(async () => {
+      await daemon.stop('SIGKILL');
+      await broker.dispose();
+      cfg.cleanup();
+    });
+    await daemon.waitFor('serving');
+    const c = await connectClient(broker.url);
+    t.teardown(() => c.endAsync());
+    const got = await collect(c, 'replies/expiry');
+    // 30 runs of mobilenet_v2 on the reference kernels take seconds: most wait past a 1 s expiry
+    const n = 30;
+    for (let i = 0; i < n; i++)
+      c.publish(`qie/${D}/infer/big`, encodeBinaryRequest(i, [k.inputs[0].data]), { qos: 1, properties: { responseTopic: 'replies/expiry', messageExpiryInterval: 1 } });
+    await until(() => got.length >= n, 120_000);
+    const statuses = got.map((g) => decodeBinaryReply(g.payload).status);
+    t.log(`${statuses.filter((s) => s === 0).length} ok, ${statuses.filter((s) => s === 4).length} deadline_exceeded`);
+    t.true(statuses.includes(0));
+    t.true(statuses.includes(4), 'deadline_exceeded replies');
+    t.deepEqual(statuses.filter((s) => s !== 0 && s !== 4), []);
+  });
 }
 
 function readCaseName(model: string): string {

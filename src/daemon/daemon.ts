@@ -353,6 +353,7 @@ export class Daemon {
     const correlation = props?.correlationData;
     // what the reply needs of the packet, not the packet: it holds the whole payload
     const qos = packet.qos;
+    const expiryS = props?.messageExpiryInterval;
     let answered = false;
     const send = (body: Buffer, code?: ReplyErrorCode, message?: string): void => {
       if (answered) return;
@@ -365,6 +366,8 @@ export class Daemon {
     const fail = (e: ReplyError): void => send(errorReply(env, this.config.deviceId!, e.code, e.message), e.code, e.message);
     if (parsed.error) return fail(parsed.error);
     if (responseProblem) return fail(new ReplyError('bad_request', `response topic: ${responseProblem}`));
+    // MQTT 5 message expiry: what the broker left of it bounds the deadline (0: it expires now)
+    if (expiryS === 0) return fail(new ReplyError('deadline_exceeded', 'the message expiry interval ran out before the request arrived'));
     const slot = this.scheduler.get(m.model);
     if (!slot) return fail(new ReplyError('unknown_model', `no model named '${m.model.slice(0, 128)}' (loaded: ${this.scheduler.list().map((s) => s.identity.name).join(', ') || 'none'})`));
     let inputs: Uint8Array[];
@@ -373,7 +376,8 @@ export class Daemon {
     } catch (e) {
       return fail(e instanceof ReplyError ? e : new ReplyError('internal', (e as Error).message));
     }
-    const deadlineMs = env.deadlineMs ?? (this.config.defaultDeadlineMs || undefined);
+    const deadlines = [env.deadlineMs ?? (this.config.defaultDeadlineMs || undefined), expiryS !== undefined ? expiryS * 1000 : undefined].filter((d): d is number => d !== undefined);
+    const deadlineMs = deadlines.length ? Math.min(...deadlines) : undefined;
     try {
       this.scheduler.submit(m.model, {
         inputs,
