@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { checkSources, sourceSchema } from './sources-schema';
 import { thermalSchema } from './thermal-schema';
 import { otaSchema } from './ota-schema';
-import { mqttString, topicLevel } from './topic-schema';
-import { DEFAULT_MAX_TOPIC_LEVELS, topicNameProblem } from '../daemon/topic-name';
+import { configuredTopicProblem, mqttString, topicLevel } from './topic-schema';
+import { DEFAULT_MAX_TOPIC_LEVELS } from '../daemon/topic-name';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const KERNELS = ['auto', 'ref', 'neon', 'neondot', 'avx2', 'avx512vnni'] as const;
@@ -103,7 +103,9 @@ export const configSchema = z
     if (c.topicPrefix.startsWith('$')) ctx.addIssue({ code: 'custom', path: ['topicPrefix'], message: 'must not start with "$" (reserved to the broker)' });
     c.sources.forEach((s, i) => {
       for (const k of ['outputTopic', 'eventTopic'] as const) {
-        const p = s[k] !== undefined ? topicNameProblem(s[k], c.maxTopicLevels) : undefined;
+        // the characters are checked with the key itself; the depth needs maxTopicLevels
+        const t = s[k];
+        const p = t !== undefined && !configuredTopicProblem(t, Number.MAX_SAFE_INTEGER) ? configuredTopicProblem(t, c.maxTopicLevels) : undefined;
         if (p) ctx.addIssue({ code: 'custom', path: ['sources', i, k], message: p });
       }
     });

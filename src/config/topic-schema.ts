@@ -20,7 +20,14 @@ export const topicName = z
   .string()
   .min(1)
   .max(1024)
-  .superRefine(check((s) => topicNameProblem(s, Number.MAX_SAFE_INTEGER) ?? (s.startsWith('$') ? 'must not start with "$" (reserved to the broker)' : undefined)));
+  .superRefine(check((s) => configuredTopicProblem(s, Number.MAX_SAFE_INTEGER)));
+
+/** Why a configured topic cannot be published to (its depth against `maxLevels`); undefined when it can. */
+export function configuredTopicProblem(s: string, maxLevels: number): string | undefined {
+  if (s.startsWith('$')) return 'must not start with "$" (reserved to the broker)';
+  const p = topicNameProblem(s, maxLevels);
+  return p && `must be a topic name a broker accepts (${p})`;
+}
 
 /** Any other MQTT UTF-8 string the broker checks (client id, user name). */
 export const mqttString = z.string().superRefine(check((s) => mqttStringProblem(s)));
