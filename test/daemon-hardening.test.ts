@@ -238,6 +238,7 @@ if (!mosquittoAvailable()) {
     t.true(s.memory.peakQueuedBytes <= budget, `peak ${s.memory.peakQueuedBytes} <= ${budget}`);
     t.is(s.memory.queuedBytes, 0);
     t.is(s.memory.maxQueuedBytes, budget);
+    t.true(s.memory.rssBytes > 0);
   });
 
   test('an MQTT 5 message expiry bounds the deadline: queued past it, a request gets deadline_exceeded', async (t) => {

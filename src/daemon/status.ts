@@ -70,7 +70,8 @@ export function buildStatus(d: StatusInputs) {
     })),
     counters: { ...d.counters, errors: { ...d.counters.errors }, repliesDroppedByReason: { ...d.counters.repliesDroppedByReason } },
     connection: d.connection,
-    memory: d.memory,
+    // the process's resident memory, for watching the budget from outside
+    memory: { ...d.memory, rssBytes: process.memoryUsage.rss() },
     ...(d.extensions ?? {}),
   };
 }
