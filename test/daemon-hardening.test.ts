@@ -195,6 +195,33 @@ if (!mosquittoAvailable()) {
     t.is(after.counters.connects, 2);
   });
 
+  test('a reply with no valid topic at all (a lenient broker passed the request topic) is dropped and counted', async (t) => {
+    // aedes, the embedded broker, passes topics mosquitto would refuse; the default reply topic then is one too
+    const D = 'gw-lenient';
+    const cfg = writeConfig({ deviceId: D, embeddedBroker: { port: 0 }, models: [{ name: 'motion', path: 'motion.tflite' }], statusIntervalS: 1 });
+    writeFileSync(path.join(cfg.dir, 'motion.tflite'), demo);
+    const daemon = new DaemonProc(cfg.file);
+    t.teardown(async () => {
+      await daemon.stop('SIGKILL');
+      cfg.cleanup();
+    });
+    const url = String((await daemon.waitFor(/^embedded MQTT broker listening/)).url);
+    await daemon.waitFor('serving');
+    const c = await connectClient(url, { protocolVersion: 4 });
+    t.teardown(() => c.endAsync());
+    await c.publishAsync(`qie/${D}/infer/m\u0001x`, jsonRequest('nowhere'), { qos: 1 });
+    const s = await statusWhere(c, D, (x) => x.counters.repliesDropped >= 1);
+    t.is(s.counters.repliesDroppedByReason.bad_topic, 1);
+    t.is(s.counters.errors.unknown_model, 1);
+    const dropped = await daemon.waitFor('reply dropped');
+    t.is(dropped.reason, 'bad_topic');
+    await c.subscribeAsync('replies/lenient', { qos: 1 });
+    const next = nextMessage(c, 'replies/lenient');
+    await c.publishAsync(`qie/${D}/infer/motion`, jsonRequest('golden', { replyTo: 'replies/lenient' }), { qos: 1 });
+    const r = parse(await next);
+    t.true(Buffer.from(r.outputs![0].data, 'base64').equals(expected), 'golden reply bytes');
+  });
+
   const mobilenet = sharedDir() && listModels().includes('mobilenet_v2') ? 'mobilenet_v2' : undefined;
 
   test('queued requests hold at most maxQueuedBytes of inputs; past it requests are answered busy', async (t) => {
