@@ -35,7 +35,8 @@ export function parseConfig(raw: unknown, baseDir: string, source = 'config'): C
   if (!r.success) throw new ConfigError(`${source}: invalid configuration:\n  ${formatIssues(r.error.issues).join('\n  ')}`);
   const c = r.data;
   const abs = (p: string): string => path.resolve(baseDir, p);
-  c.deviceId ??= os.hostname().replace(/[/+#]/g, '_') || 'qie';
+  // a host name is one topic level once separators, wildcards and controls are replaced
+  c.deviceId ??= os.hostname().replace(/[/+#\u0000-\u001F\u007F-\u009F\uFDD0-\uFDEF\uFFFE\uFFFF]/g, '_') || 'qie';
   c.models = c.models.map((m) => ({ ...m, path: abs(m.path), ...(m.fallbackPath ? { fallbackPath: abs(m.fallbackPath) } : {}) }));
   if (c.thermal) c.thermal.sysfsRoot = abs(c.thermal.sysfsRoot);
   if (c.broker.passwordFile) c.broker.passwordFile = abs(c.broker.passwordFile);

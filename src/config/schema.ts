@@ -5,16 +5,11 @@ import { z } from 'zod';
 import { checkSources, sourceSchema } from './sources-schema';
 import { thermalSchema } from './thermal-schema';
 import { otaSchema } from './ota-schema';
+import { configuredTopicProblem, mqttString, topicLevel } from './topic-schema';
+import { DEFAULT_MAX_TOPIC_LEVELS } from '../daemon/topic-name';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const KERNELS = ['auto', 'ref', 'neon', 'neondot', 'avx2', 'avx512vnni'] as const;
-
-// A topic level: no wildcards or separators, so it can be placed inside a topic.
-const topicLevel = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[^/+#\u0000]+$/, 'must be one topic level: no "/", "+", "#"');
 
 const tlsSchema = z.strictObject({
   ca: z.string().min(1).optional(),
@@ -26,8 +21,8 @@ const tlsSchema = z.strictObject({
 const brokerSchema = z.strictObject({
   /** mqtt://, mqtts://, ws:// or wss:// URL; absent: the daemon starts its own broker (embeddedBroker). */
   url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/\S+$/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL').optional(),
-  clientId: z.string().min(1).max(128).optional(),
-  username: z.string().optional(),
+  clientId: mqttString.min(1).max(128).optional(),
+  username: mqttString.optional(),
   password: z.string().optional(),
   /** A file holding the password (for example a systemd credential); wins over password. */
   passwordFile: z.string().min(1).optional(),
@@ -36,6 +31,11 @@ const brokerSchema = z.strictObject({
   protocolVersion: z.union([z.literal(5), z.literal(4), z.literal('auto')]).default('auto'),
   keepaliveS: z.number().int().min(0).max(65535).default(30),
   reconnectMs: z.number().int().min(100).max(600_000).default(2000),
+  /**
+   * Back-off cap: after a connection that ended sooner than this, the next wait
+   * doubles (from reconnectMs) up to this; a connection that lasts this long resets it.
+   */
+  reconnectMaxMs: z.number().int().min(100).max(3_600_000).default(60_000),
   connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
 });
 
@@ -75,7 +75,11 @@ export const configSchema = z
     concurrency: z.number().int().min(1).max(64).default(2),
     /** Deadline for requests that set none (0: no deadline). */
     defaultDeadlineMs: z.number().int().min(0).max(86_400_000).default(0),
-    maxPayloadBytes: z.number().int().min(64).max(256 * 1024 * 1024).default(16 * 1024 * 1024),
+    maxPayloadBytes: z.number().int().min(64).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
+    /** Bytes of input tensors that queued and running requests may hold in all; one more request is answered `busy`. */
+    maxQueuedBytes: z.number().int().min(1024).max(16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    /** Reply topics (and configured topics) with more levels than this are refused. */
+    maxTopicLevels: z.number().int().min(8).max(200).default(DEFAULT_MAX_TOPIC_LEVELS),
     statusIntervalS: z.number().int().min(1).max(86_400).default(30),
     /** SIGTERM waits this long for queued and running requests. */
     drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
@@ -94,6 +98,18 @@ export const configSchema = z
     if (tls && (tls.cert === undefined) !== (tls.key === undefined))
       ctx.addIssue({ code: 'custom', path: ['broker', 'tls'], message: 'cert and key go together' });
     checkSources(c, ctx);
+    for (const k of ['fleet', 'ota'] as const)
+      if (c.deviceId === k) ctx.addIssue({ code: 'custom', path: ['deviceId'], message: `'${k}' names a namespace of its own under topicPrefix` });
+    if (c.topicPrefix.startsWith('$')) ctx.addIssue({ code: 'custom', path: ['topicPrefix'], message: 'must not start with "$" (reserved to the broker)' });
+    c.sources.forEach((s, i) => {
+      for (const k of ['outputTopic', 'eventTopic'] as const) {
+        // the characters are checked with the key itself; the depth needs maxTopicLevels
+        const t = s[k];
+        const p = t !== undefined && !configuredTopicProblem(t, Number.MAX_SAFE_INTEGER) ? configuredTopicProblem(t, c.maxTopicLevels) : undefined;
+        if (p) ctx.addIssue({ code: 'custom', path: ['sources', i, k], message: p });
+      }
+    });
+    if (c.broker.reconnectMaxMs < c.broker.reconnectMs) ctx.addIssue({ code: 'custom', path: ['broker', 'reconnectMaxMs'], message: 'must be at least broker.reconnectMs' });
   });
 
 export type Config = z.output<typeof configSchema>;

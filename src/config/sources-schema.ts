@@ -1,19 +1,7 @@
 // The `sources` section: serial sensor pipelines (port -> framing -> samples ->
 // window -> model -> MQTT). Kept apart from schema.ts, which adds one line for it.
 import { z } from 'zod';
-
-const topicLevel = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[^/+#\u0000]+$/, 'must be one topic level: no "/", "+", "#"');
-
-// A topic to publish on: levels separated by "/", no wildcards.
-const topicName = z
-  .string()
-  .min(1)
-  .max(1024)
-  .regex(/^[^+#\u0000]+$/, 'must be a topic name: no "+" or "#"');
+import { topicLevel, topicName } from './topic-schema';
 
 const byte = z.number().int().min(0).max(255);
 

@@ -6,6 +6,7 @@
 // reply:   "QIE" 0x81 | u32 id | u8 status (0 ok, else error number) | u8 count
 //          | ok: count x (u32 length | bytes)   error: u16 length | UTF-8 message
 import { ReplyError, ReplyErrorCode, statusByte } from './reply-error';
+import { decodeTopicBytes } from './topic-name';
 
 export const REQUEST_MAGIC = [0x51, 0x49, 0x45, 0x01];
 export const REPLY_MAGIC = [0x51, 0x49, 0x45, 0x81];
@@ -19,6 +20,8 @@ export interface BinaryRequest {
   id: number;
   deadlineMs?: number;
   replyTo?: string;
+  /** replyTo bytes were present but not well-formed UTF-8. */
+  replyToMalformed?: boolean;
   body: Uint8Array;
 }
 
@@ -30,8 +33,9 @@ export function decodeBinaryRequest(p: Uint8Array): BinaryRequest {
   const deadline = dv.getUint32(8, true);
   const r = dv.getUint16(12, true);
   if (HEADER + r > p.length) throw Object.assign(new ReplyError('bad_request', `binary request: replyTo length ${r} runs past the payload`), { id });
-  const replyTo = r ? Buffer.from(p.buffer, p.byteOffset + HEADER, r).toString('utf8') : undefined;
-  return { id, deadlineMs: deadline || undefined, replyTo, body: p.subarray(HEADER + r) };
+  // strict: a lenient decode would turn bad bytes into U+FFFD and answer on another topic
+  const replyTo = r ? decodeTopicBytes(p.subarray(HEADER, HEADER + r)) : undefined;
+  return { id, deadlineMs: deadline || undefined, replyTo, replyToMalformed: r > 0 && replyTo === undefined, body: p.subarray(HEADER + r) };
 }
 
 /** Splits the body into one view per input; sizes must add up exactly. */

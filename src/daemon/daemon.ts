@@ -1,7 +1,7 @@
 // The gateway daemon: loads the configured models, answers inference requests
 // over MQTT, keeps a retained status, reloads on demand and drains on shutdown.
 import { readFileSync } from 'node:fs';
-import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
+import mqtt, { IClientOptions, IClientPublishOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Config } from '../config/schema';
 import { startEmbeddedBroker, EmbeddedBroker } from './broker';
 import type { Extension, ExtensionContext } from './extension';
@@ -13,7 +13,9 @@ import { REPLY_ERROR_CODES, ReplyError, ReplyErrorCode } from './reply-error';
 import { Envelope, parseRequest } from './request';
 import { Scheduler } from './scheduler';
 import { loadSlots } from './slots';
-import { buildStatus, Counters, StatusDoc } from './status';
+import { buildStatus, Counters, ReplyDropReason, StatusDoc } from './status';
+import { ConnectionWatch } from './connection-watch';
+import { isRefusal, MQTT_REASON } from './mqtt-reasons';
 import { Topics, topicsFor } from './topics';
 
 export interface DaemonOptions {
@@ -32,6 +34,18 @@ function connectionKey(c: Config): string {
   return JSON.stringify([c.deviceId, c.topicPrefix, c.broker, c.embeddedBroker, c.fleet]);
 }
 
+/** Inputs that own their memory: a view into the MQTT payload would keep the whole payload alive while queued. */
+function ownInputs(inputs: Uint8Array[]): Uint8Array[] {
+  if (inputs.every((u) => u.byteOffset === 0 && u.byteLength === u.buffer.byteLength)) return inputs;
+  const all = new Uint8Array(inputs.reduce((a, u) => a + u.byteLength, 0));
+  let off = 0;
+  return inputs.map((u) => {
+    all.set(u, off);
+    off += u.byteLength;
+    return all.subarray(off - u.byteLength, off);
+  });
+}
+
 export class Daemon {
   config: Config;
   readonly log: Logger;
@@ -48,7 +62,21 @@ export class Daemon {
   private statusTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private lastError: string | undefined;
-  private counters: Counters = { received: 0, ok: 0, errors: Object.fromEntries(REPLY_ERROR_CODES.map((c) => [c, 0])) as Record<ReplyErrorCode, number>, connects: 0, reloads: 0 };
+  private counters: Counters = {
+    received: 0,
+    ok: 0,
+    errors: Object.fromEntries(REPLY_ERROR_CODES.map((c) => [c, 0])) as Record<ReplyErrorCode, number>,
+    connects: 0,
+    reloads: 0,
+    repliesDropped: 0,
+    repliesDroppedByReason: { bad_topic: 0, offline: 0, connection_lost: 0, refused: 0 },
+  };
+  private readonly watch: ConnectionWatch;
+  /** Publish callbacks of replies: what the close handler drops at once. */
+  private readonly replyCallbacks = new WeakSet<object>();
+  /** Stored publishes that were in flight when a connection closed: dropped if the next one closes too. */
+  private readonly carriedOver = new WeakSet<object>();
+  private droppingInflight = false;
 
   constructor(
     config: Config,
@@ -57,7 +85,8 @@ export class Daemon {
     this.config = config;
     this.log = opts.log ?? createLogger(config.logLevel, config.deviceId!);
     this.notifier = opts.notifier ?? new SystemdNotifier(this.log);
-    this.scheduler = new Scheduler(config.concurrency);
+    this.scheduler = new Scheduler(config.concurrency, config.maxQueuedBytes);
+    this.watch = new ConnectionWatch(config.broker.reconnectMs, config.broker.reconnectMaxMs);
     this.topics = topicsFor(config);
     this.extensions = opts.extensions ?? createExtensions(config);
   }
@@ -150,7 +179,7 @@ export class Daemon {
       password,
       clean: true,
       keepalive: b.keepaliveS,
-      reconnectPeriod: b.reconnectMs,
+      reconnectPeriod: this.watch.state().reconnectDelayMs,
       connectTimeout: b.connectTimeoutMs,
       resubscribe: false,
       ca: read(b.tls?.ca),
@@ -168,12 +197,20 @@ export class Daemon {
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('reconnect', () => this.log.debug({ url: this.brokerUrl }, 'reconnecting to the broker'));
     client.on('offline', () => this.log.warn({ url: this.brokerUrl }, 'broker connection lost'));
+    client.on('disconnect', (packet) => {
+      if (client === this.client) this.watch.disconnectPacket(packet.reasonCode);
+    });
+    // before mqtt.js's own close handler, which schedules the next attempt with options.reconnectPeriod
+    client.prependListener('close', () => {
+      if (client === this.client) this.onClose(client);
+    });
     return new Promise((resolve, reject) => {
       let first = true;
       client.on('connect', () => {
         this.lastError = undefined;
         this.connectedAt = Date.now();
         this.counters.connects++;
+        this.watch.connected();
         this.log.info({ url: this.brokerUrl, protocolVersion: this.protocol }, 'connected to the broker');
         this.subscribe(client).then(
           () => {
@@ -190,7 +227,7 @@ export class Daemon {
       });
       client.on('error', (e: Error & { code?: number | string }) => {
         // CONNACK refusal of protocol 5 (1 in 3.1.1 terms, 132 in 5): retry as 3.1.1
-        if (this.protocol === 5 && this.config.broker.protocolVersion === 'auto' && (e.code === 1 || e.code === 132)) {
+        if (this.protocol === 5 && this.config.broker.protocolVersion === 'auto' && (e.code === MQTT_REASON.v311UnacceptableProtocol || e.code === MQTT_REASON.unsupportedProtocolVersion)) {
           this.log.warn('the broker refuses MQTT 5: falling back to 3.1.1');
           this.protocol = 4;
           client.removeAllListeners();
@@ -203,13 +240,63 @@ export class Daemon {
         if (e.message !== this.lastError) this.log.error({ err: e.message, code: e.code }, 'MQTT error');
         this.lastError = e.message;
         // bad credentials / not authorized: retrying will not help at start-up
-        if (first && (e.code === 4 || e.code === 5 || e.code === 134 || e.code === 135)) {
+        const refusals: unknown[] = [MQTT_REASON.v311BadCredentials, MQTT_REASON.v311NotAuthorized, MQTT_REASON.badUserNameOrPassword, MQTT_REASON.notAuthorized];
+        if (first && refusals.includes(e.code)) {
           first = false;
           client.end(true);
           reject(new Error(`the broker refused the connection: ${e.message}`));
         }
       });
     });
+  }
+
+  /**
+   * A connection ended (or an attempt failed): drop what must not be sent again,
+   * name the cause when it is a session takeover, and set the wait before the next attempt.
+   */
+  private onClose(client: MqttClient): void {
+    const wasConnected = this.connectedAt !== undefined;
+    this.connectedAt = undefined;
+    if (wasConnected) this.dropInflight(client);
+    const v = this.watch.closed();
+    client.options.reconnectPeriod = v.delayMs;
+    if (v.takeover) {
+      const id = client.options.clientId;
+      this.log.error(
+        { clientId: id, reason: v.reason, takeover: v.takeover, lastedMs: v.lastedMs, reconnectInMs: v.delayMs },
+        `another client connected with client id ${id}: session taken over — two gateways with the same deviceId, or a hostile client; use use_username_as_clientid on the broker`,
+      );
+    } else if (v.lastedMs !== undefined) this.log.info({ reason: v.reason, lastedMs: v.lastedMs, reconnectInMs: v.delayMs }, 'broker connection closed');
+  }
+
+  /**
+   * The session is clean, so what was in flight ends with the connection (MQTT
+   * drops a clean session's state); mqtt.js would send it again on the next one.
+   * A reply the broker refused by closing the connection would then close every
+   * connection after it. So replies in flight are dropped at once (and counted);
+   * other publishes (status, extensions) get one more connection, then are dropped.
+   */
+  private dropInflight(client: MqttClient): void {
+    const drop: number[] = [];
+    for (const [key, o] of Object.entries(client.outgoing)) {
+      if (o.cmd !== 'publish') continue;
+      const id = Number(key);
+      if (this.replyCallbacks.has(o.cb)) {
+        drop.push(id);
+        continue;
+      }
+      client.outgoingStore.get({ messageId: id }, (err, packet) => {
+        if (err || !packet) return;
+        if (this.carriedOver.has(packet)) drop.push(id);
+        else this.carriedOver.add(packet);
+      });
+    }
+    this.droppingInflight = true;
+    try {
+      for (const id of drop) client.removeOutgoingMessage(id);
+    } finally {
+      this.droppingInflight = false;
+    }
   }
 
   private async subscribe(client: MqttClient): Promise<void> {
@@ -256,35 +343,41 @@ export class Daemon {
       return;
     }
     this.counters.received++;
-    const parsed = parseRequest(payload, this.config.maxPayloadBytes);
+    const topics = this.topics;
+    const parsed = parseRequest(payload, this.config.maxPayloadBytes, (t) => topics.replyProblem(t));
     const env = parsed.envelope;
     const props = packet.properties;
-    const replyTopic = props?.responseTopic ?? env.replyTo ?? this.topics.defaultReply(m.model, m.fleet);
+    // a refused MQTT 5 response topic is answered (bad_request) where replyTo or the default would go
+    const responseProblem = props?.responseTopic !== undefined ? topics.replyProblem(props.responseTopic) : undefined;
+    const replyTopic = (!responseProblem && props?.responseTopic) || env.replyTo || topics.defaultReply(m.model, m.fleet);
     const correlation = props?.correlationData;
-    const client = this.client!;
+    // what the reply needs of the packet, not the packet: it holds the whole payload
+    const qos = packet.qos;
+    const expiryS = props?.messageExpiryInterval;
     let answered = false;
     const send = (body: Buffer, code?: ReplyErrorCode, message?: string): void => {
       if (answered) return;
       answered = true;
       if (code) this.counters.errors[code]++;
       else this.counters.ok++;
-      const opts = { qos: packet.qos, ...(this.protocol === 5 && correlation ? { properties: { correlationData: correlation } } : {}) };
-      (this.client ?? client).publish(replyTopic, body, opts, (err) => {
-        if (err) this.log.warn({ err: err.message, replyTopic }, 'reply not delivered');
-      });
+      this.publishReply(replyTopic, body, { qos, ...(this.protocol === 5 && correlation ? { properties: { correlationData: correlation } } : {}) });
       this.log.debug({ model: m.model, id: env.id, code, message, ms: performance.now() - received }, 'replied');
     };
     const fail = (e: ReplyError): void => send(errorReply(env, this.config.deviceId!, e.code, e.message), e.code, e.message);
     if (parsed.error) return fail(parsed.error);
+    if (responseProblem) return fail(new ReplyError('bad_request', `response topic: ${responseProblem}`));
+    // MQTT 5 message expiry: what the broker left of it bounds the deadline (0: it expires now)
+    if (expiryS === 0) return fail(new ReplyError('deadline_exceeded', 'the message expiry interval ran out before the request arrived'));
     const slot = this.scheduler.get(m.model);
     if (!slot) return fail(new ReplyError('unknown_model', `no model named '${m.model.slice(0, 128)}' (loaded: ${this.scheduler.list().map((s) => s.identity.name).join(', ') || 'none'})`));
     let inputs: Uint8Array[];
     try {
-      inputs = parsed.request!.inputs(slot.inputs);
+      inputs = ownInputs(parsed.request!.inputs(slot.inputs));
     } catch (e) {
       return fail(e instanceof ReplyError ? e : new ReplyError('internal', (e as Error).message));
     }
-    const deadlineMs = env.deadlineMs ?? (this.config.defaultDeadlineMs || undefined);
+    const deadlines = [env.deadlineMs ?? (this.config.defaultDeadlineMs || undefined), expiryS !== undefined ? expiryS * 1000 : undefined].filter((d): d is number => d !== undefined);
+    const deadlineMs = deadlines.length ? Math.min(...deadlines) : undefined;
     try {
       this.scheduler.submit(m.model, {
         inputs,
@@ -303,6 +396,31 @@ export class Daemon {
     }
   }
 
+  /**
+   * Publishes a reply on the connection there is now, or drops it (counted): a
+   * reply is never kept for a later connection (dropInflight), and one to a topic
+   * the rules refuse is never sent (its request's topic gave the default one).
+   */
+  private publishReply(topic: string, body: Buffer, opts: IClientPublishOptions): void {
+    const bad = this.topics.replyProblem(topic);
+    if (bad) return this.dropReply('bad_topic', topic, bad);
+    const client = this.client;
+    if (!client?.connected) return this.dropReply('offline', topic, 'not connected to the broker');
+    const done = (err?: Error): void => {
+      if (!err) return;
+      const reason: ReplyDropReason = this.droppingInflight ? 'connection_lost' : isRefusal(err) ? 'refused' : 'connection_lost';
+      this.dropReply(reason, topic, err.message);
+    };
+    this.replyCallbacks.add(done);
+    client.publish(topic, body, opts, done);
+  }
+
+  private dropReply(reason: ReplyDropReason, topic: string, why: string): void {
+    this.counters.repliesDropped++;
+    this.counters.repliesDroppedByReason[reason]++;
+    this.log.warn({ reason, replyTopic: topic.slice(0, 200), err: why }, 'reply dropped');
+  }
+
   /** The retained status document. */
   status(): StatusDoc {
     const extensions: Record<string, unknown> = {};
@@ -313,7 +431,18 @@ export class Daemon {
         extensions[x.name] = { error: (e as Error).message };
       }
     }
-    return buildStatus({ config: this.config, protocol: this.protocol, startedAt: this.startedAt, connectedAt: this.connectedAt, running: this.scheduler.running, slots: this.scheduler.list(), counters: this.counters, extensions });
+    return buildStatus({
+      config: this.config,
+      protocol: this.protocol,
+      startedAt: this.startedAt,
+      connectedAt: this.connectedAt,
+      running: this.scheduler.running,
+      slots: this.scheduler.list(),
+      counters: this.counters,
+      connection: this.watch.state(),
+      memory: this.scheduler.memory,
+      extensions,
+    });
   }
 
   publishStatus(): void {
@@ -348,6 +477,8 @@ export class Daemon {
       this.config = next;
       this.log.level = next.logLevel;
       this.scheduler.setConcurrency(next.concurrency);
+      this.scheduler.setMemoryBudget(next.maxQueuedBytes);
+      this.watch.configure(next.broker.reconnectMs, next.broker.reconnectMaxMs);
       this.scheduler.install(slots);
       this.counters.reloads++;
       if (reconnect) {

@@ -5,6 +5,7 @@ import type { TensorMeta } from '../engine/model';
 import { quantize, TYPED_ARRAY } from '../engine/tensors';
 import { decodeBinaryRequest, isBinaryRequest, splitInputs } from './binary';
 import { ReplyError } from './reply-error';
+import { topicNameProblem } from './topic-name';
 
 export type RequestId = string | number | null;
 
@@ -24,12 +25,18 @@ export interface ParsedRequest {
 
 const MAX_DEADLINE_MS = 86_400_000;
 
-export function isValidReplyTopic(t: unknown): t is string {
-  return typeof t === 'string' && t.length > 0 && Buffer.byteLength(t) <= 65535 && !/[+#\u0000]/.test(t);
-}
+/** Why a reply may not go to a topic (the daemon's rules: Topics.replyProblem); undefined when it may. */
+export type ReplyTopicCheck = (topic: unknown) => string | undefined;
 
-/** Never throws: a payload that cannot be read gives an envelope plus the error to reply. */
-export function parseRequest(payload: Uint8Array, maxPayloadBytes: number): { request?: ParsedRequest; envelope: Envelope; error?: ReplyError } {
+/**
+ * Never throws: a payload that cannot be read gives an envelope plus the error to reply.
+ * A refused replyTo is left out of the envelope, so the error goes to the default reply topic.
+ */
+export function parseRequest(
+  payload: Uint8Array,
+  maxPayloadBytes: number,
+  replyProblem: ReplyTopicCheck = (t) => topicNameProblem(t),
+): { request?: ParsedRequest; envelope: Envelope; error?: ReplyError } {
   const binary = isBinaryRequest(payload);
   const envelope: Envelope = { format: binary ? 'binary' : 'json', id: null };
   try {
@@ -43,9 +50,13 @@ export function parseRequest(payload: Uint8Array, maxPayloadBytes: number): { re
         throw e;
       }
       envelope.id = b.id;
-      if (b.replyTo !== undefined && isValidReplyTopic(b.replyTo)) envelope.replyTo = b.replyTo;
       if (b.deadlineMs !== undefined) envelope.deadlineMs = Math.min(b.deadlineMs, MAX_DEADLINE_MS);
-      if (b.replyTo !== undefined && !envelope.replyTo) throw new ReplyError('bad_request', 'replyTo is not a valid topic name');
+      if (b.replyToMalformed) throw new ReplyError('bad_request', 'replyTo is not well-formed UTF-8');
+      if (b.replyTo !== undefined) {
+        const bad = replyProblem(b.replyTo);
+        if (bad) throw new ReplyError('bad_request', `replyTo: ${bad}`);
+        envelope.replyTo = b.replyTo;
+      }
       return { envelope, request: { envelope, inputs: (metas) => splitInputs(b.body, metas.map((m) => m.bytes)) } };
     }
     let doc: unknown;
@@ -58,9 +69,10 @@ export function parseRequest(payload: Uint8Array, maxPayloadBytes: number): { re
     const o = doc as Record<string, unknown>;
     // take the address first so that every later error reaches the client
     if (typeof o.id === 'string' || (typeof o.id === 'number' && Number.isFinite(o.id))) envelope.id = o.id.toString().length <= 256 ? o.id : null;
-    if (isValidReplyTopic(o.replyTo)) envelope.replyTo = o.replyTo;
+    const badReplyTo = o.replyTo === undefined ? undefined : replyProblem(o.replyTo);
+    if (o.replyTo !== undefined && !badReplyTo) envelope.replyTo = o.replyTo as string;
     if (o.id !== undefined && envelope.id === null) throw new ReplyError('bad_request', 'id must be a string or number (at most 256 characters)');
-    if (o.replyTo !== undefined && !envelope.replyTo) throw new ReplyError('bad_request', 'replyTo must be a topic name without wildcards');
+    if (badReplyTo) throw new ReplyError('bad_request', `replyTo: ${badReplyTo}`);
     if (o.deadlineMs !== undefined) {
       if (typeof o.deadlineMs !== 'number' || !(o.deadlineMs > 0) || o.deadlineMs > MAX_DEADLINE_MS)
         throw new ReplyError('bad_request', `deadlineMs must be a number in (0, ${MAX_DEADLINE_MS}]`);

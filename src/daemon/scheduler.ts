@@ -1,6 +1,8 @@
 // Per-model bounded queues feeding a fixed number of inference slots. A request
 // either gets a place in its model's queue or an immediate `busy`: memory stays
-// bounded whatever the request rate. Runs happen on the libuv pool (Model.run),
+// bounded whatever the request rate. Besides the per-model counts, the bytes of
+// input tensors held by queued and running requests together stay within a
+// budget (maxQueuedBytes), whatever the models' input sizes. Runs happen on the libuv pool (Model.run),
 // so the event loop keeps serving MQTT meanwhile.
 import type { Model, TensorMeta } from '../engine/model';
 import type { TypedArray } from '../engine/tensors';
@@ -22,8 +24,15 @@ export interface JobInput {
 
 class Job {
   private settled = false;
+  private released = false;
+  /** The run has started and not ended: the engine still reads the inputs. */
+  running = false;
   timer?: NodeJS.Timeout;
-  constructor(readonly input: JobInput) {}
+  constructor(
+    readonly input: JobInput,
+    readonly bytes: number,
+    private readonly onRelease: (bytes: number) => void,
+  ) {}
   get isSettled(): boolean {
     return this.settled;
   }
@@ -31,7 +40,15 @@ class Job {
     if (this.settled) return;
     this.settled = true;
     if (this.timer) clearTimeout(this.timer);
+    // an answered job that is still running keeps its bytes until the run ends
+    if (!this.running) this.release();
     this.input.done(r);
+  }
+  /** Gives the job's input bytes back to the budget (once). */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.onRelease(this.bytes);
   }
 }
 
@@ -119,8 +136,24 @@ export class Scheduler {
   private pacer: Pacer | undefined;
   private pacerTimer: NodeJS.Timeout | undefined;
   private admission: Admission | undefined;
+  private held = 0;
+  private peakHeld = 0;
 
-  constructor(private concurrency: number) {}
+  /** `maxHeldBytes`: the budget of input bytes held by queued and running requests. */
+  constructor(
+    private concurrency: number,
+    private maxHeldBytes = Infinity,
+  ) {}
+
+  /** Changes the input-bytes budget (a reload); requests already held stay. */
+  setMemoryBudget(bytes: number): void {
+    this.maxHeldBytes = bytes;
+  }
+
+  /** Bytes of input tensors held by queued and running requests now, at most so far, and the budget. */
+  get memory(): { queuedBytes: number; peakQueuedBytes: number; maxQueuedBytes: number } {
+    return { queuedBytes: this.held, peakQueuedBytes: this.peakHeld, maxQueuedBytes: this.maxHeldBytes };
+  }
 
   get concurrencyLimit(): number {
     return this.concurrency;
@@ -239,7 +272,12 @@ export class Scheduler {
     };
   }
 
-  /** Queues a job or throws ReplyError (unknown_model, busy, shutting_down). */
+  /**
+   * Queues a job or throws ReplyError (unknown_model, busy, shutting_down). The
+   * job holds its input bytes against the budget until it is answered from the
+   * queue or its run ends; callers should pass inputs that own their memory (not
+   * views of a larger buffer) so that what is counted is what is held.
+   */
   submit(name: string, input: JobInput): void {
     if (this.closed) throw new ReplyError('shutting_down', 'the daemon is shutting down');
     const slot = this.slots.get(name);
@@ -247,7 +285,12 @@ export class Scheduler {
     const refused = this.admission?.(slot);
     if (refused) throw refused;
     if (slot.queue.length >= slot.queueSize) throw new ReplyError('busy', `the queue of '${name}' is full (${slot.queueSize} waiting); retry later`);
-    const job = new Job(input);
+    const bytes = input.inputs.reduce((a, u) => a + u.byteLength, 0);
+    if (this.held + bytes > this.maxHeldBytes)
+      throw new ReplyError('busy', `queued requests hold ${this.held} bytes of inputs; ${bytes} more would pass maxQueuedBytes ${this.maxHeldBytes}; retry later`);
+    this.held += bytes;
+    this.peakHeld = Math.max(this.peakHeld, this.held);
+    const job = new Job(input, bytes, (n) => (this.held -= n));
     if (input.deadlineAt !== undefined) {
       const wait = Math.max(0, input.deadlineAt - performance.now());
       job.timer = setTimeout(() => this.expire(job), wait);
@@ -298,6 +341,7 @@ export class Scheduler {
   }
 
   private start(slot: ModelSlot, inst: Instance, job: Job): void {
+    job.running = true;
     inst.busy = true;
     slot.running++;
     this.inFlight++;
@@ -308,6 +352,8 @@ export class Scheduler {
       slot.completed++;
       this.inFlight--;
       const runMs = performance.now() - t0;
+      job.running = false;
+      job.release();
       for (const fn of this.finishObservers) {
         try {
           fn(slot, r, runMs);

@@ -4,6 +4,10 @@ import * as path from 'node:path';
 import type { Config } from '../config/schema';
 import type { ReplyErrorCode } from './reply-error';
 import type { ModelSlot } from './scheduler';
+import type { ConnectionState } from './connection-watch';
+
+/** Why a reply was dropped: its topic was refused, no connection, the connection ended before the broker took it, or the broker refused it. */
+export type ReplyDropReason = 'bad_topic' | 'offline' | 'connection_lost' | 'refused';
 
 export interface Counters {
   received: number;
@@ -11,6 +15,8 @@ export interface Counters {
   errors: Record<ReplyErrorCode, number>;
   connects: number;
   reloads: number;
+  repliesDropped: number;
+  repliesDroppedByReason: Record<ReplyDropReason, number>;
 }
 
 const QIE_VERSION = (() => {
@@ -29,6 +35,8 @@ export interface StatusInputs {
   running: number;
   slots: ModelSlot[];
   counters: Counters;
+  connection: ConnectionState;
+  memory: { queuedBytes: number; peakQueuedBytes: number; maxQueuedBytes: number };
   /** Each running extension's section, by extension name. */
   extensions?: Record<string, unknown>;
 }
@@ -60,7 +68,10 @@ export function buildStatus(d: StatusInputs) {
       outputs: s.outputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, scale: t.scale ?? null, zeroPoint: t.zeroPoint ?? null })),
       labels: s.identity.labels ?? null,
     })),
-    counters: { ...d.counters, errors: { ...d.counters.errors } },
+    counters: { ...d.counters, errors: { ...d.counters.errors }, repliesDroppedByReason: { ...d.counters.repliesDroppedByReason } },
+    connection: d.connection,
+    // the process's resident memory, for watching the budget from outside
+    memory: { ...d.memory, rssBytes: process.memoryUsage.rss() },
     ...(d.extensions ?? {}),
   };
 }

@@ -1,5 +1,6 @@
 // Topic names of the MQTT API (README "MQTT topics" documents them).
 import type { Config } from '../config/schema';
+import { describeTopic, topicNameProblem } from './topic-name';
 
 export interface Topics {
   /** Direct requests: <prefix>/<deviceId>/infer/<model> */
@@ -11,6 +12,8 @@ export interface Topics {
   defaultReply(model: string, fleet: boolean): string;
   /** The model name and whether it came through the fleet topic; undefined for other topics. */
   match(topic: string): { model: string; fleet: boolean } | undefined;
+  /** Why a reply may not be published to `topic` (undefined: it may). */
+  replyProblem(topic: unknown): string | undefined;
 }
 
 export function topicsFor(c: Config): Topics {
@@ -29,5 +32,26 @@ export function topicsFor(c: Config): Topics {
       if (fleetBase && topic.startsWith(`${fleetBase}/infer/`)) return { model: topic.slice(fleetBase.length + 7), fleet: true };
       return undefined;
     },
+    replyProblem(topic) {
+      const bad = topicNameProblem(topic, c.maxTopicLevels);
+      if (bad) return `reply topic ${describeTopic(topic)} ${bad}`;
+      const t = topic as string;
+      if (t.startsWith('$')) return `reply topic ${describeTopic(t)} is reserved to the broker (starts with "$")`;
+      if (!inReplyNamespace(t.split('/'), p)) return `reply topic ${describeTopic(t)} is under ${p}/ but not a reply topic (${p}/<device>/reply/... or ${p}/fleet/<group>/reply/...): ${p}/ holds control topics`;
+      return undefined;
+    },
   };
+}
+
+/**
+ * Inside the prefix, replies may only go to `<p>/<device>/reply/...` or
+ * `<p>/fleet/<group>/reply/...`: everything else there (infer, status, ota,
+ * sources, the console's pull topics) is a control topic that a requester must
+ * not be able to write through the daemon. Topics outside the prefix are the
+ * broker ACL's business.
+ */
+function inReplyNamespace(levels: string[], prefix: string): boolean {
+  if (levels[0] !== prefix) return true;
+  if (levels[1] === 'fleet') return levels.length >= 4 && levels[3] === 'reply';
+  return levels[1] !== 'ota' && levels.length >= 3 && levels[2] === 'reply';
 }
