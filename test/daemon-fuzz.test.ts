@@ -19,6 +19,29 @@ import { seededRandom } from '../src/util/random';
 
 const TOTAL = Number(process.env.QIE_FUZZ_REQUESTS ?? 20_000);
 const MAX_PAYLOAD = 1 << 20;
+const QUEUE_BUDGET = 4 << 20;
+// What the process may grow past its queue budget while it parses payloads at the
+// size limit (the JSON text, its decoded inputs and V8's lazily collected garbage)
+const RSS_MARGIN_MIB = 128;
+
+interface Status {
+  counters: { received: number; repliesDropped: number; repliesDroppedByReason: Record<string, number>; errors: Record<string, number>; ok: number };
+  memory: { queuedBytes: number; peakQueuedBytes: number; maxQueuedBytes: number; rssBytes: number };
+}
+
+/** The retained status, fresh (the daemon publishes it every second here). */
+async function statusOf(client: MqttClient, topic: string): Promise<Status> {
+  const next = new Promise<Status>((resolve) => {
+    const on = (t: string, p: Buffer, packet: { retain?: boolean }) => {
+      if (t !== topic || packet.retain) return;
+      client.off('message', on);
+      resolve(JSON.parse(p.toString()) as Status);
+    };
+    client.on('message', on);
+  });
+  await client.subscribeAsync(topic, { qos: 1 });
+  return next;
+}
 
 function rssMiB(pid: number): number {
   const kib = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
@@ -44,6 +67,8 @@ if (!mosquittoAvailable()) {
         broker: { url: broker.url, username: 'daemon', password: 'daemon-secret', reconnectMs: 500 },
         models: [{ name: 'motion', path: modelFile, queueSize: 256 }],
         maxPayloadBytes: MAX_PAYLOAD,
+        maxQueuedBytes: QUEUE_BUDGET,
+        statusIntervalS: 1,
         logLevel: 'info',
       }),
     );
@@ -77,9 +102,15 @@ if (!mosquittoAvailable()) {
         },
       });
       clearInterval(sampler);
+      const status = await statusOf(client, 'qie/fz/status');
       t.log(`${result.sent} requests in ${(result.wallMs / 1000).toFixed(1)} s; by kind: ${JSON.stringify(result.byKind)}`);
       t.log(`well-formed: ${result.validRight}/${result.valid} answered with the reference's bytes; replies seen: ${result.replies}; refused on the client side: ${result.clientRefused}; client reconnects: ${result.clientReconnects}`);
-      t.log(`daemon RSS: ${rss.start.toFixed(0)} MiB at the start, ${rss.peak.toFixed(0)} MiB at the peak`);
+      t.log(`daemon RSS: ${rss.start.toFixed(0)} MiB at the start, ${rss.peak.toFixed(0)} MiB at the peak (queue budget ${QUEUE_BUDGET >> 20} MiB, peak queued ${(status.memory.peakQueuedBytes / 1048576).toFixed(2)} MiB)`);
+      t.log(`daemon counters: received ${status.counters.received}, ok ${status.counters.ok}, errors ${JSON.stringify(status.counters.errors)}, replies dropped ${status.counters.repliesDropped} ${JSON.stringify(status.counters.repliesDroppedByReason)}`);
+      t.is(status.counters.received, result.deliverable, 'every request the daemon subscribes to reached it and was counted');
+      t.true(status.memory.peakQueuedBytes <= QUEUE_BUDGET, 'the queued bytes stayed within maxQueuedBytes');
+      t.true(status.counters.repliesDropped > 0, 'replies with no valid topic were dropped and counted');
+      t.true(rss.peak <= rss.start + QUEUE_BUDGET / 1048576 + RSS_MARGIN_MIB, `peak RSS ${rss.peak.toFixed(0)} MiB within start + budget + ${RSS_MARGIN_MIB} MiB`);
       t.deepEqual(result.validWrong, []);
       t.deepEqual(result.validMissing, []);
       t.is(result.validRight, result.valid);

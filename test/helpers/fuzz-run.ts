@@ -20,6 +20,8 @@ export interface FuzzRunOptions {
 
 export interface FuzzRunResult {
   sent: number;
+  /** Sent to a topic the daemon's `infer/+` subscription matches (a model name with a '/' is not). */
+  deliverable: number;
   byKind: Record<string, number>;
   valid: number;
   validRight: number;
@@ -61,7 +63,7 @@ export async function runRequestFuzz(o: FuzzRunOptions): Promise<FuzzRunResult> 
   const okTopic = `${ctx.replyBase}/ok`;
   const answers = new Map<string, Answer>();
   let waiting: { keys: Set<string>; resolve: () => void } | undefined;
-  const res: FuzzRunResult = { sent: 0, byKind: {}, valid: 0, validRight: 0, validWrong: [], validMissing: [], replies: 0, clientRefused: 0, clientReconnects: 0, wallMs: 0 };
+  const res: FuzzRunResult = { sent: 0, deliverable: 0, byKind: {}, valid: 0, validRight: 0, validWrong: [], validMissing: [], replies: 0, clientRefused: 0, clientReconnects: 0, wallMs: 0 };
   const onMessage = (topic: string, payload: Buffer, _p: IPublishPacket) => {
     if (!topic.startsWith(`${ctx.replyBase}/`)) return;
     res.replies++;
@@ -83,6 +85,7 @@ export async function runRequestFuzz(o: FuzzRunOptions): Promise<FuzzRunResult> 
       for (let i = first; i < Math.min(o.total, first + o.batch); i++) {
         const req = fuzzRequest(ctx, i);
         res.sent++;
+        if (!req.topic.slice(ctx.inferBase.length).includes('/')) res.deliverable++;
         const kind = req.kind.replace(/:.*/, '');
         res.byKind[kind] = (res.byKind[kind] ?? 0) + 1;
         if (req.valid) pending.push(req);
