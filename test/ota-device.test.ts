@@ -478,9 +478,12 @@ test('state.json lost between restarts: older bundles and rolled-back versions a
   dev = await startDevice(kit, 'dev9');
   try {
     t.is(dev.version(), '1.0.0', 'without state.json the configured file serves');
+    const lost = await retainedStatus(dev);
+    t.is(lost.state, 'failed:state_lost', 'the retained status no longer says succeeded');
+    t.is(lost.activeVersion, '1.0.0');
     const older = await dev.push(await kit.bundle('1.5.0'));
     t.is(older.state, 'failed:downgrade', older.reason);
-    t.regex(older.reason!, /slot a's 2\.0\.0/);
+    t.regex(older.reason!, /older than 2\.0\.0, held verified in slot a/);
     t.is((await dev.push(sick)).state, 'failed:rolled_back');
     t.is(dev.version(), '1.0.0');
   } finally {

@@ -22,6 +22,7 @@ export type OtaErrorCode =
   | 'health_check' // the new model exceeded the error rate in its health window
   | 'crash_loop' // the daemon kept restarting after the switch
   | 'operator' // rolled back by a signed rollback order
+  | 'state_lost' // state.json was missing or unusable at start-up while slots held bundles: the configured file serves
   | 'slot_damaged' // the active slot no longer verified at start-up: an older verified model serves
   | 'aborted' // the transfer was aborted (e.g. daemon shutting down)
   | 'io' // a filesystem error while storing

@@ -57,6 +57,9 @@ export class OtaExtension implements Extension {
   private lastProgressAt = 0;
   private readonly bootLog: Logger;
 
+  /** Why state.json was not there to load while slots hold bundles (published as the status at start-up). */
+  private stateLost: string | undefined;
+
   /** A stateDir that cannot be used: reported by start(), which fails start-up with it. */
   private initError: Error | undefined;
 
@@ -67,8 +70,11 @@ export class OtaExtension implements Extension {
     this.state = { format: 1, models: {}, finished: [], rolledBack: [] };
     try {
       this.store = new OtaStore(this.cfg.stateDir);
+      const hadStateFile = existsSync(this.store.stateFile);
       this.state = this.store.load();
       if (this.store.loadProblem) this.bootLog.error({ err: this.store.loadProblem }, 'OTA state unusable: starting from the configured models');
+      const slotsHeld = config.models.some((m) => existsSync(this.store.bundlePath('a', m.name)) || existsSync(this.store.bundlePath('b', m.name)));
+      if (slotsHeld && (this.store.loadProblem || !hadStateFile)) this.stateLost = this.store.loadProblem ?? 'state.json is missing';
       // before any model loads: count this start against each unconfirmed activation
       this.countBoot();
     } catch (e) {
@@ -106,6 +112,13 @@ export class OtaExtension implements Extension {
     this.health = new HealthMonitor(ctx.scheduler);
     this.last = this.state.last as OtaStatus | undefined;
     this.reconcile();
+    if (this.stateLost) {
+      // the retained status of the broker still tells the outcome the lost state recorded: replace it
+      for (const [i, m] of this.config.models.entries()) {
+        const served = ctx.scheduler.get(m.name)?.identity.version ?? m.version;
+        this.finish({ transferId: `state-check-${Date.now()}-${i}`, name: m.name, version: null, bytes: 0, total: 0 }, 'failed:state_lost', `OTA state lost at start-up (${this.stateLost}): serving ${served} from the configured file; updates must be newer than the versions the slots hold`);
+      }
+    }
     // an unconfirmed activation that survived the boot count gets its health window again
     for (const [name, ms] of Object.entries(this.state.models)) {
       if (!ms.pending) continue;
@@ -463,16 +476,12 @@ export class OtaExtension implements Extension {
     if (allow && allow.name === name && allow.version === version && allow.until > Date.now()) return;
     const back = this.state.rolledBack.find((x) => x.name === name && x.version === version);
     if (back) throw new OtaError('rolled_back', `version ${version} of '${name}' was rolled back here (${back.by}, ${new Date(back.at).toISOString()}); a signed rollback order naming it allows it again`);
-    let floor = this.state.models[name]?.activeVersion ?? mc.version;
-    let from = 'the active';
+    const active = this.state.models[name]?.activeVersion ?? mc.version;
+    if (isSemver(active) && compareSemver(version, active) <= 0) throw new OtaError('downgrade', `version ${version} is not newer than the active ${active} (a signed rollback order can allow it)`);
+    // a slot's own version again is no downgrade (it is verified here already); an older one is
     for (const held of this.heldVersions(name)) {
-      if (!isSemver(floor) || compareSemver(held.version, floor) > 0) {
-        floor = held.version;
-        from = `slot ${held.slot}'s`;
-      }
+      if (compareSemver(version, held.version) < 0) throw new OtaError('downgrade', `version ${version} is older than ${held.version}, held verified in slot ${held.slot} (a signed rollback order can allow it)`);
     }
-    if (!isSemver(floor) || compareSemver(version, floor) > 0) return;
-    throw new OtaError('downgrade', `version ${version} is not newer than ${from} ${floor} (a signed rollback order can allow it)`);
   }
 
   /** Versions of `name` whose slot bundle verifies, not rolled back, not the installed update being resumed. */
