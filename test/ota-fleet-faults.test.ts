@@ -242,7 +242,7 @@ if (!mosquittoAvailable()) {
 
   test.serial('the broker down for 5 s mid-push: the console (qie-fleet push\'s own client) and the device wait it out, the update succeeds', async (t) => {
     const r = await rig(t, ['gw-long']);
-    const pushClient = await connectConsole({ broker: r.broker.url, username: 'console', password: 'console-secret', prefix: 'qie' });
+    const pushClient = await connectConsole({ broker: r.broker.url, username: 'console', password: 'console-secret', prefix: 'qie' }, () => undefined);
     t.teardown(() => pushClient.endAsync(true));
     const bundle = await signedBundle(demo, 'motion', '2.0.0', r.keys);
     let outage: Promise<void> | undefined;

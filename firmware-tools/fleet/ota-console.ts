@@ -26,7 +26,8 @@ export function consoleOptions(p: Parsed): ConsoleOptions {
   return { broker, username: p.options.get('username'), password: p.options.get('password'), ca: p.options.get('ca'), prefix };
 }
 
-export async function connectConsole(o: ConsoleOptions): Promise<MqttClient> {
+/** `notice`: where a lost and regained broker is reported (stderr by default). */
+export async function connectConsole(o: ConsoleOptions, notice: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<MqttClient> {
   let ca: Buffer | undefined;
   if (o.ca) {
     try {
@@ -65,7 +66,7 @@ export async function connectConsole(o: ConsoleOptions): Promise<MqttClient> {
       // from now on a lost broker is waited for (mqtt.js reconnects and resubscribes): the
       // rollout's own timeouts decide when to give up, not a count of connection errors
       client.off('error', onFirstError);
-      keepReconnecting(client, o.broker);
+      keepReconnecting(client, o.broker, notice);
       resolve();
     });
   });
@@ -73,22 +74,22 @@ export async function connectConsole(o: ConsoleOptions): Promise<MqttClient> {
 }
 
 /** After the first connection: connection errors are reported once per outage, never end the client. */
-function keepReconnecting(client: MqttClient, broker: string): void {
+function keepReconnecting(client: MqttClient, broker: string, notice: (line: string) => void): void {
   let down = false;
   client.on('error', (e: Error) => {
     if (down) return;
     down = true;
-    process.stderr.write(`qie-fleet: broker ${broker}: ${e.message}; reconnecting\n`);
+    notice(`qie-fleet: broker ${broker}: ${e.message}; reconnecting`);
   });
   client.on('offline', () => {
     if (down) return;
     down = true;
-    process.stderr.write(`qie-fleet: lost the broker ${broker}; reconnecting\n`);
+    notice(`qie-fleet: lost the broker ${broker}; reconnecting`);
   });
   client.on('connect', () => {
     if (!down) return;
     down = false;
-    process.stderr.write(`qie-fleet: reconnected to ${broker}\n`);
+    notice(`qie-fleet: reconnected to ${broker}`);
   });
 }
 
