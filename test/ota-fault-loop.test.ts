@@ -182,7 +182,8 @@ async function sendRollback(r: Rig, console_: MqttClient, id: string, toVersion:
   return s.state;
 }
 
-const CLEAN = /^(succeeded|rolled_back:(health_check|crash_loop|load_failed|operator)|failed:(downgrade|rolled_back|chunk_corrupt|busy|slot_damaged|state_lost|hash_mismatch|bad_bundle|load_failed|self_test_failed))$/;
+// no outcome for a fault the device must ride out: chunk_corrupt (only unsolicited copies are bad), transfer_timeout, internal
+const CLEAN = /^(succeeded|rolled_back:(health_check|crash_loop|load_failed|operator)|failed:(downgrade|rolled_back|busy|slot_damaged|state_lost|hash_mismatch|bad_bundle|load_failed|self_test_failed))$/;
 
 /** Kill rounds on one device: returns when all are done. */
 async function killLoop(t: ExecutionContext, r: Rig, dev: OtaDevice, rnd: () => number, f: Figures, firstVersion: number): Promise<number> {
