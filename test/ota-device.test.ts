@@ -321,7 +321,8 @@ test('state.json is replaced atomically: a crash before the rename leaves the ol
 test('the ota config section: defaults, bounds, paths relative to the config file', (t) => {
   const { parseConfig } = require('../src/config/load') as typeof import('../src/config/load');
   const c = parseConfig({ ota: { stateDir: 'ota', trustedKeys: ['keys/a.pub'] } }, '/etc/qie');
-  t.like(c.ota, { stateDir: '/etc/qie/ota', trustedKeys: ['/etc/qie/keys/a.pub'], healthWindowS: 60, maxErrorRate: 0.05, crashLoopStarts: 3, maxDeferralS: 600 });
+  t.like(c.ota, { stateDir: '/etc/qie/ota', trustedKeys: ['/etc/qie/keys/a.pub'], healthWindowS: 60, maxErrorRate: 0.05, crashLoopStarts: 3, maxDeferralS: 600, clockSkewS: 60 });
+  t.throws(() => parseConfig({ ota: { stateDir: 'ota', trustedKeys: ['k'], clockSkewS: -1 } }, '/etc/qie'), { message: /ota\.clockSkewS/ });
   t.is(c.ota!.maxStorageBytes, undefined);
   t.throws(() => parseConfig({ ota: { stateDir: 'ota', trustedKeys: [] } }, '/etc/qie'), { message: /ota\.trustedKeys/ });
   t.throws(() => parseConfig({ ota: { stateDir: 'ota', trustedKeys: ['k'], maxErrorRate: 2 } }, '/etc/qie'), { message: /ota\.maxErrorRate/ });
