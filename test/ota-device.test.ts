@@ -3,7 +3,7 @@
 // real chunk transfer, requests keep flowing, and each outcome is checked in the
 // OTA status, in what the daemon serves and in state.json.
 import test from 'ava';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { configSchema } from '../src/config/schema';
@@ -321,7 +321,8 @@ test('state.json is replaced atomically: a crash before the rename leaves the ol
 test('the ota config section: defaults, bounds, paths relative to the config file', (t) => {
   const { parseConfig } = require('../src/config/load') as typeof import('../src/config/load');
   const c = parseConfig({ ota: { stateDir: 'ota', trustedKeys: ['keys/a.pub'] } }, '/etc/qie');
-  t.like(c.ota, { stateDir: '/etc/qie/ota', trustedKeys: ['/etc/qie/keys/a.pub'], healthWindowS: 60, maxErrorRate: 0.05, crashLoopStarts: 3, maxDeferralS: 600 });
+  t.like(c.ota, { stateDir: '/etc/qie/ota', trustedKeys: ['/etc/qie/keys/a.pub'], healthWindowS: 60, maxErrorRate: 0.05, crashLoopStarts: 3, maxDeferralS: 600, clockSkewS: 60 });
+  t.throws(() => parseConfig({ ota: { stateDir: 'ota', trustedKeys: ['k'], clockSkewS: -1 } }, '/etc/qie'), { message: /ota\.clockSkewS/ });
   t.is(c.ota!.maxStorageBytes, undefined);
   t.throws(() => parseConfig({ ota: { stateDir: 'ota', trustedKeys: [] } }, '/etc/qie'), { message: /ota\.trustedKeys/ });
   t.throws(() => parseConfig({ ota: { stateDir: 'ota', trustedKeys: ['k'], maxErrorRate: 2 } }, '/etc/qie'), { message: /ota\.maxErrorRate/ });
@@ -394,6 +395,164 @@ test('an installed update that every start fails to finish is given up: failed:c
     t.is(s.state, 'failed:crash_loop');
     t.is(dev.version(), '1.0.0');
     t.is(stateOf(dev).transfer, undefined);
+  } finally {
+    await dev.close();
+  }
+});
+
+/** The retained OTA status as a client connecting now reads it. */
+async function retainedStatus(dev: Device): Promise<OtaStatusMsg> {
+  const c = await connectClient(dev.daemon.brokerUrl, { protocolVersion: 4 });
+  try {
+    const s = await watchStatus(c, dev.id);
+    return await s.until(() => true, 10_000);
+  } finally {
+    await c.endAsync();
+  }
+}
+
+async function sendRollback(dev: Device, kit: Kit, toVersion: string, issuedAt = Date.now()): Promise<OtaStatusMsg> {
+  const n = dev.status.all.length;
+  await dev.client.publishAsync(`qie/${dev.id}/ota/order`, rollbackOrder(kit, { deviceId: dev.id, name: 'motion', toVersion, issuedAt }), { qos: 1 });
+  return dev.status.until((s) => dev.status.all.indexOf(s) >= n && isFinalState(s.state));
+}
+
+test('a version rolled back by a signed order is refused when its update is replayed; a signed order naming it allows it again', async (t) => {
+  const kit = makeKit();
+  t.teardown(kit.cleanup);
+  const dev = await startDevice(kit, 'dev7');
+  try {
+    const v2 = await kit.bundle('2.0.0');
+    t.is((await dev.push(v2)).state, 'succeeded');
+    const back = await sendRollback(dev, kit, '1.0.0');
+    t.is(back.state, 'rolled_back:operator');
+    t.is(dev.version(), '1.0.0');
+    // the same signed bundle offered again (a replayed order under a new transfer id): newer than 1.0.0, still refused
+    const replay = await dev.push(v2);
+    t.is(replay.state, 'failed:rolled_back', replay.reason);
+    t.regex(replay.reason!, /rolled back here \(operator/);
+    t.is(dev.version(), '1.0.0');
+    t.like(stateOf(dev).rolledBack[0], { name: 'motion', version: '2.0.0', by: 'operator' });
+    // an order naming 2.0.0 allows it again (and takes it off the list once it serves)
+    t.is((await sendRollback(dev, kit, '2.0.0', Date.now() + 1)).state, 'succeeded');
+    t.is((await dev.push(v2)).state, 'succeeded');
+    t.is(dev.version(), '2.0.0');
+    t.deepEqual(stateOf(dev).rolledBack, []);
+  } finally {
+    await dev.close();
+  }
+});
+
+test('a version rolled back by its health window is refused when offered again', async (t) => {
+  const kit = makeKit();
+  t.teardown(kit.cleanup);
+  const dev = await startDevice(kit, 'dev8', { healthWindowS: 120, healthMinRuns: 3, maxErrorRate: 0.2 });
+  const loop = requestLoop(dev.client, 'dev8', 2);
+  try {
+    const sick = await kit.bundle('6.6.6');
+    t.is((await dev.push(sick)).state, 'rolled_back:health_check');
+    const again = await dev.push(sick);
+    t.is(again.state, 'failed:rolled_back', again.reason);
+    t.false(statesOf(dev, dev.status.all.at(-1)!.transferId).includes('downloading'), 'refused from the order, nothing downloaded');
+    t.is(dev.version(), '1.0.0');
+  } finally {
+    await loop.stop();
+    await dev.close();
+  }
+});
+
+test('state.json lost between restarts: older bundles and rolled-back versions are still refused (floor from the verified slots, list from guard.json)', async (t) => {
+  const kit = makeKit();
+  t.teardown(kit.cleanup);
+  let dev = await startDevice(kit, 'dev9', { healthWindowS: 2, healthMinRuns: 3, maxErrorRate: 0.2 });
+  const sick = await kit.bundle('6.6.6');
+  const loop = requestLoop(dev.client, 'dev9', 2);
+  try {
+    t.is((await dev.push(await kit.bundle('2.0.0'))).state, 'succeeded');
+    t.is((await dev.push(sick)).state, 'rolled_back:health_check');
+    t.is(dev.version(), '2.0.0');
+  } finally {
+    await loop.stop();
+    await dev.close();
+  }
+  unlinkSync(path.join(dev.stateDir, 'state.json'));
+  dev = await startDevice(kit, 'dev9');
+  try {
+    t.is(dev.version(), '1.0.0', 'without state.json the configured file serves');
+    const lost = await retainedStatus(dev);
+    t.is(lost.state, 'failed:state_lost', 'the retained status no longer says succeeded');
+    t.is(lost.activeVersion, '1.0.0');
+    const older = await dev.push(await kit.bundle('1.5.0'));
+    t.is(older.state, 'failed:downgrade', older.reason);
+    t.regex(older.reason!, /older than 2\.0\.0, held verified in slot a/);
+    t.is((await dev.push(sick)).state, 'failed:rolled_back');
+    t.is(dev.version(), '1.0.0');
+  } finally {
+    await dev.close();
+  }
+  // guard.json lost instead: state.json still has the list
+  unlinkSync(path.join(dev.stateDir, 'guard.json'));
+  dev = await startDevice(kit, 'dev9');
+  try {
+    t.is((await dev.push(sick)).state, 'failed:rolled_back');
+    t.is((await dev.push(await kit.bundle('2.1.0'))).state, 'succeeded');
+    t.is(dev.version(), '2.1.0');
+  } finally {
+    await dev.close();
+  }
+});
+
+test('a rollback order dated beyond the clock skew is refused and does not block correctly dated ones', async (t) => {
+  const kit = makeKit();
+  t.teardown(kit.cleanup);
+  const dev = await startDevice(kit, 'dev10'); // ota.clockSkewS: the default 60 s
+  try {
+    t.is((await dev.push(await kit.bundle('2.0.0'))).state, 'succeeded');
+    const ahead = await sendRollback(dev, kit, '1.5.0', Date.now() + 30 * 60_000);
+    t.is(ahead.state, 'failed:bad_order');
+    t.regex(ahead.reason!, /in the future/);
+    t.is(stateOf(dev).rollbackSeen, undefined);
+    // within the skew: accepted
+    t.is((await sendRollback(dev, kit, '1.4.0', Date.now() + 10_000)).state, 'succeeded');
+    // a correctly dated order after the refused one
+    const now = await sendRollback(dev, kit, '1.5.0', Date.now() + 11_000);
+    t.is(now.state, 'succeeded', now.reason);
+    t.is((await dev.push(await kit.bundle('1.5.0'))).state, 'succeeded');
+    t.is(dev.version(), '1.5.0');
+  } finally {
+    await dev.close();
+  }
+});
+
+test('after a fallback from a damaged slot the retained OTA status says what serves and why', async (t) => {
+  const kit = makeKit();
+  t.teardown(kit.cleanup);
+  let dev = await startDevice(kit, 'dev11');
+  let last: OtaStatusMsg;
+  try {
+    t.is((await dev.push(await kit.bundle('2.0.0'))).state, 'succeeded');
+    last = await dev.push(await kit.bundle('3.0.0'));
+    t.is(last.state, 'succeeded');
+  } finally {
+    await dev.close();
+  }
+  // 3.0.0 went into slot b; damage it
+  const slotFile = path.join(dev.stateDir, 'slots', 'b', 'motion.qie');
+  const b = readFileSync(slotFile);
+  b[b.length - 3] ^= 1;
+  writeFileSync(slotFile, b);
+  dev = await startDevice(kit, 'dev11');
+  try {
+    t.is(dev.version(), '2.0.0');
+    const s = await retainedStatus(dev);
+    t.is(s.state, 'failed:slot_damaged', JSON.stringify(s));
+    t.is(s.activeVersion, '2.0.0');
+    t.is(s.version, '3.0.0');
+    t.regex(s.reason!, /slot b \(motion 3\.0\.0\) did not verify at start-up: serving 2\.0\.0 from slot a/);
+    t.like((dev.daemon.status() as unknown as { ota: { state: string; models: Record<string, unknown> } }).ota, { state: 'failed:slot_damaged', models: { motion: { version: '2.0.0' } } });
+    // the damaged version may be sent again (it no longer verifies, so it holds no floor)
+    t.is((await dev.push(await kit.bundle('3.0.0'))).state, 'succeeded');
+    t.is(dev.version(), '3.0.0');
   } finally {
     await dev.close();
   }

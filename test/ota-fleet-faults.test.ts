@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { makeDemoModel } from '../firmware-tools/demo/model';
+import { connectConsole } from '../firmware-tools/fleet/ota-console';
 import { rollout, RolloutOptions, RolloutResult } from '../firmware-tools/fleet/ota-rollout';
 import { describeBundle } from '../src/ota/transfer/server';
 import type { Mosquitto } from './helpers/mosquitto';
@@ -237,6 +238,39 @@ if (!mosquittoAvailable()) {
       await servesReported(t, r, res, id, '2.0.0');
       t.true(device(r, id).daemon.count('connected to the broker') >= 2);
     }
+  });
+
+  test.serial('the broker down for 5 s mid-push: the console (qie-fleet push\'s own client) and the device wait it out, the update succeeds', async (t) => {
+    const r = await rig(t, ['gw-long']);
+    const pushClient = await connectConsole({ broker: r.broker.url, username: 'console', password: 'console-secret', prefix: 'qie' }, () => undefined);
+    t.teardown(() => pushClient.endAsync(true));
+    const bundle = await signedBundle(demo, 'motion', '2.0.0', r.keys);
+    let outage: Promise<void> | undefined;
+    let downMs = 0;
+    const res = await push(r, bundle, {
+      client: pushClient,
+      timeoutMs: 60_000,
+      serverHooks: {
+        beforeSend: async (_id, index) => {
+          if (index === 2 && !outage) {
+            outage = (async () => {
+              const t0 = Date.now();
+              await r.broker.stop();
+              await sleep(5000);
+              await r.broker.restart();
+              downMs = Date.now() - t0;
+            })();
+          }
+          await outage;
+        },
+      },
+    });
+    t.truthy(outage);
+    t.log(`broker down ${downMs} ms mid-transfer`);
+    t.is(outcome(res, 'gw-long').state, 'succeeded', JSON.stringify(r.watcher.states('gw-long', res.transferId)));
+    t.true(pushClient.connected, 'the console client is still connected');
+    await servesReported(t, r, res, 'gw-long', '2.0.0');
+    t.true(device(r, 'gw-long').daemon.count('connected to the broker') >= 2);
   });
 
   test.serial('the console lost mid-push: pushing again with the same transfer id resumes the download', async (t) => {

@@ -26,7 +26,8 @@ export function consoleOptions(p: Parsed): ConsoleOptions {
   return { broker, username: p.options.get('username'), password: p.options.get('password'), ca: p.options.get('ca'), prefix };
 }
 
-export async function connectConsole(o: ConsoleOptions): Promise<MqttClient> {
+/** `notice`: where a lost and regained broker is reported (stderr by default). */
+export async function connectConsole(o: ConsoleOptions, notice: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<MqttClient> {
   let ca: Buffer | undefined;
   if (o.ca) {
     try {
@@ -46,24 +47,50 @@ export async function connectConsole(o: ConsoleOptions): Promise<MqttClient> {
   });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`no connection to ${o.broker} within 15 s`)), 15_000);
-    const fail = (e: Error) => {
-      clearTimeout(timer);
-      client.end(true);
-      reject(e);
-    };
-    client.once('connect', () => {
-      clearTimeout(timer);
-      resolve();
-    });
     let attempts = 0;
-    client.on('error', (e: Error & { code?: number | string }) => {
+    const onFirstError = (e: Error & { code?: number | string }) => {
       // refused credentials or authorization: retrying will not help
       if (e.code === 4 || e.code === 5 || e.code === 134 || e.code === 135) fail(new Error(`the broker refused the connection: ${e.message}`));
       // nothing listening (or no such host): a few quick retries, then say so
       else if (typeof e.code === 'string' && ++attempts >= 4) fail(new Error(`cannot reach the broker ${o.broker}: ${e.message}`));
+    };
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      client.off('error', onFirstError);
+      client.end(true);
+      reject(e);
+    };
+    client.on('error', onFirstError);
+    client.once('connect', () => {
+      clearTimeout(timer);
+      // from now on a lost broker is waited for (mqtt.js reconnects and resubscribes): the
+      // rollout's own timeouts decide when to give up, not a count of connection errors
+      client.off('error', onFirstError);
+      keepReconnecting(client, o.broker, notice);
+      resolve();
     });
   });
   return client;
+}
+
+/** After the first connection: connection errors are reported once per outage, never end the client. */
+function keepReconnecting(client: MqttClient, broker: string, notice: (line: string) => void): void {
+  let down = false;
+  client.on('error', (e: Error) => {
+    if (down) return;
+    down = true;
+    notice(`qie-fleet: broker ${broker}: ${e.message}; reconnecting`);
+  });
+  client.on('offline', () => {
+    if (down) return;
+    down = true;
+    notice(`qie-fleet: lost the broker ${broker}; reconnecting`);
+  });
+  client.on('connect', () => {
+    if (!down) return;
+    down = false;
+    notice(`qie-fleet: reconnected to ${broker}`);
+  });
 }
 
 /** A device's retained status document, as far as the console reads it. */

@@ -115,9 +115,13 @@ export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
     }
   };
 
+  const statusTopics = [otaTopics.otaStatusFilter(o.prefix), otaTopics.statusFilter(o.prefix)];
+  // after a broker restart: the statuses again (retained, so what changed meanwhile is read too)
+  const onReconnect = () => void o.client.subscribeAsync(statusTopics, { qos: 1 }).catch(() => undefined);
   o.client.on('message', onMessage);
+  o.client.on('connect', onReconnect);
   await server.start();
-  await o.client.subscribeAsync([otaTopics.otaStatusFilter(o.prefix), otaTopics.statusFilter(o.prefix)], { qos: 1 });
+  await o.client.subscribeAsync(statusTopics, { qos: 1 });
   const ticker = setInterval(() => {
     const now = Date.now();
     for (const d of state.values()) {
@@ -170,7 +174,8 @@ export async function rollout(o: RolloutOptions): Promise<RolloutResult> {
   } finally {
     clearInterval(ticker);
     o.client.off('message', onMessage);
-    await o.client.unsubscribeAsync([otaTopics.otaStatusFilter(o.prefix), otaTopics.statusFilter(o.prefix)]).catch(() => undefined);
+    o.client.off('connect', onReconnect);
+    if (o.client.connected) await o.client.unsubscribeAsync(statusTopics).catch(() => undefined);
     await server.stop();
   }
   for (const d of list) {

@@ -27,6 +27,8 @@ export const otaSchema = z.strictObject({
   transferIdleS: z.number().int().min(1).max(86_400).default(120),
   /** A signed rollback order older (or further in the future) than this is refused. */
   rollbackMaxAgeS: z.number().int().min(1).max(30 * 86_400).default(3600),
+  /** How far in the future a signed rollback order may be dated (the console's clock may run ahead). */
+  clockSkewS: z.number().int().min(0).max(3600).default(60),
 });
 
 export type OtaConfig = z.output<typeof otaSchema>;

@@ -6,7 +6,8 @@ export type OtaErrorCode =
   | 'bad_signature' // signature does not verify with the named key
   | 'untrusted_key' // manifest's keyId is not among the trusted keys
   | 'hash_mismatch' // model, bundle or chunk sha256 differs from what was signed/offered
-  | 'downgrade' // version <= active and no signed rollback order
+  | 'downgrade' // version <= active (or <= a version held verified in a slot) and no signed rollback order
+  | 'rolled_back' // this version was rolled back here before; only a signed rollback order naming it allows it again
   | 'truncated' // fewer bytes than the header/manifest announce
   | 'oversize' // more bytes than announced, or a bound exceeded
   | 'no_space' // free space or maxStorageBytes too small
@@ -21,6 +22,8 @@ export type OtaErrorCode =
   | 'health_check' // the new model exceeded the error rate in its health window
   | 'crash_loop' // the daemon kept restarting after the switch
   | 'operator' // rolled back by a signed rollback order
+  | 'state_lost' // state.json was missing or unusable at start-up while slots held bundles: the configured file serves
+  | 'slot_damaged' // the active slot no longer verified at start-up: an older verified model serves
   | 'aborted' // the transfer was aborted (e.g. daemon shutting down)
   | 'io' // a filesystem error while storing
   | 'internal'; // a bug

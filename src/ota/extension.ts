@@ -4,7 +4,7 @@
 // into the inactive slot, self-tests a shadow instance, switches between requests
 // (Scheduler.replace), watches a health window and rolls back by itself. Every step
 // is in state.json first, so a restart resumes or rolls back, never half-switches.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import type { IPublishPacket } from 'mqtt';
 import type { Config, ModelConfig } from '../config/schema';
 import type { OtaConfig } from '../config/ota-schema';
@@ -24,7 +24,7 @@ import { verifyRollbackOrder } from './rollback-order';
 import { runSelfTest } from './selftest';
 import { compareSemver, isSemver } from './semver';
 import { isFinal, OtaState as OtaStateName, OtaStatus } from './status';
-import { OtaState, OtaStore, SlotName } from './store';
+import { addRolledBack, OtaState, OtaStore, SlotName } from './store';
 import { ChunkDownloader, discardDownload } from './transfer/downloader';
 import { otaTopics, parseOrder, ProtocolError, RollbackOrder, UpdateOrder } from './transfer/protocol';
 
@@ -57,6 +57,9 @@ export class OtaExtension implements Extension {
   private lastProgressAt = 0;
   private readonly bootLog: Logger;
 
+  /** Why state.json was not there to load while slots hold bundles (published as the status at start-up). */
+  private stateLost: string | undefined;
+
   /** A stateDir that cannot be used: reported by start(), which fails start-up with it. */
   private initError: Error | undefined;
 
@@ -64,11 +67,14 @@ export class OtaExtension implements Extension {
     this.cfg = config.ota!;
     this.bootLog = createLogger(config.logLevel, config.deviceId!);
     this.store = undefined as unknown as OtaStore;
-    this.state = { format: 1, models: {}, finished: [] };
+    this.state = { format: 1, models: {}, finished: [], rolledBack: [] };
     try {
       this.store = new OtaStore(this.cfg.stateDir);
+      const hadStateFile = existsSync(this.store.stateFile);
       this.state = this.store.load();
       if (this.store.loadProblem) this.bootLog.error({ err: this.store.loadProblem }, 'OTA state unusable: starting from the configured models');
+      const slotsHeld = config.models.some((m) => existsSync(this.store.bundlePath('a', m.name)) || existsSync(this.store.bundlePath('b', m.name)));
+      if (slotsHeld && (this.store.loadProblem || !hadStateFile)) this.stateLost = this.store.loadProblem ?? 'state.json is missing';
       // before any model loads: count this start against each unconfirmed activation
       this.countBoot();
     } catch (e) {
@@ -89,6 +95,7 @@ export class OtaExtension implements Extension {
       changed = true;
       if (ms.pending.boots <= this.cfg.crashLoopStarts) continue;
       const failed = ms.activeVersion;
+      this.state.rolledBack = addRolledBack(this.state.rolledBack, { name, version: failed, at: Date.now(), by: 'crash_loop' });
       const status = this.statusFor({ transferId: ms.pending.transferId, name, version: failed, bytes: 0, total: 0 }, 'rolled_back:crash_loop', `the daemon started ${ms.pending.boots} times without the new version passing its health window`);
       this.revertInState(name);
       status.activeVersion = this.activeVersionOf(name);
@@ -105,6 +112,13 @@ export class OtaExtension implements Extension {
     this.health = new HealthMonitor(ctx.scheduler);
     this.last = this.state.last as OtaStatus | undefined;
     this.reconcile();
+    if (this.stateLost) {
+      // the retained status of the broker still tells the outcome the lost state recorded: replace it
+      for (const [i, m] of this.config.models.entries()) {
+        const served = ctx.scheduler.get(m.name)?.identity.version ?? m.version;
+        this.finish({ transferId: `state-check-${Date.now()}-${i}`, name: m.name, version: null, bytes: 0, total: 0 }, 'failed:state_lost', `OTA state lost at start-up (${this.stateLost}): serving ${served} from the configured file; updates must be newer than the versions the slots hold`);
+      }
+    }
     // an unconfirmed activation that survived the boot count gets its health window again
     for (const [name, ms] of Object.entries(this.state.models)) {
       if (!ms.pending) continue;
@@ -120,6 +134,7 @@ export class OtaExtension implements Extension {
       const name = t.name ?? null;
       this.log.error({ transferId: t.transferId, resumes: t.resumes }, 'OTA: the installed update keeps stopping the daemon: given up');
       this.state.transfer = undefined;
+      this.discardInstalled(t);
       this.finish({ transferId: t.transferId, name, version: null, bytes: 0, total: 0 }, 'failed:crash_loop', `${t.resumes} start-ups did not get through the self-test and activation`);
     } else if (!this.current && t) {
       if (t.phase === 'installed') {
@@ -146,11 +161,14 @@ export class OtaExtension implements Extension {
     for (const [name, ms] of Object.entries(this.state.models)) {
       const served = this.ctx.scheduler.get(name)?.identity.version;
       if (served === undefined || served === ms.activeVersion) continue;
-      if (ms.previous && ms.previous !== 'config' && served === ms.previousVersion) this.state.models[name] = { active: ms.previous, activeVersion: ms.previousVersion };
+      const fromPrevious = ms.previous && ms.previous !== 'config' && served === ms.previousVersion;
+      if (fromPrevious) this.state.models[name] = { active: ms.previous as SlotName, activeVersion: served };
       else delete this.state.models[name];
       this.log.error({ model: name, slot: ms.active, version: ms.activeVersion, serving: served }, 'OTA: the active slot did not verify at load: serving the fallback');
-      if (ms.pending) this.finish({ transferId: ms.pending.transferId, name, version: ms.activeVersion, bytes: 0, total: 0 }, 'rolled_back:load_failed', `slot ${ms.active} did not verify at start-up`);
-      else this.trySave('reconcile');
+      const why = `slot ${ms.active} (${name} ${ms.activeVersion}) did not verify at start-up: serving ${served} from ${fromPrevious ? `slot ${ms.previous}` : 'the configured file'}`;
+      // the retained status says what serves now, not the outcome of the update that installed the damaged slot
+      if (ms.pending) this.finish({ transferId: ms.pending.transferId, name, version: ms.activeVersion, bytes: 0, total: 0 }, 'rolled_back:load_failed', why);
+      else this.finish({ transferId: `slot-check-${Date.now()}`, name, version: ms.activeVersion, bytes: 0, total: 0 }, 'failed:slot_damaged', why);
     }
   }
 
@@ -344,7 +362,7 @@ export class OtaExtension implements Extension {
     }
     this.progress(c, 'activating');
     const before = this.state.models[m.name];
-    const undo = { model: before, transfer: this.state.transfer, allow: this.state.allowDowngrade };
+    const undo = { model: before, transfer: this.state.transfer, allow: this.state.allowDowngrade, rolledBack: this.state.rolledBack };
     this.state.models[m.name] = {
       active: slot,
       activeVersion: m.version,
@@ -354,6 +372,8 @@ export class OtaExtension implements Extension {
     };
     this.state.transfer = undefined;
     if (this.state.allowDowngrade?.name === m.name) this.state.allowDowngrade = undefined;
+    // a version a signed order allowed again is no longer refused
+    this.state.rolledBack = this.state.rolledBack.filter((x) => x.name !== m.name || x.version !== m.version);
     try {
       this.store.save(this.state);
     } catch (e) {
@@ -362,6 +382,7 @@ export class OtaExtension implements Extension {
       else delete this.state.models[m.name];
       this.state.transfer = undo.transfer;
       this.state.allowDowngrade = undo.allow;
+      this.state.rolledBack = undo.rolledBack;
       shadow.dispose();
       throw e;
     }
@@ -389,6 +410,8 @@ export class OtaExtension implements Extension {
       return;
     }
     this.log.error({ model: name, version: c.version, runs: r.runs, errors: r.errors }, 'OTA: health window failed: rolling back');
+    const failed = this.state.models[name]?.activeVersion;
+    if (failed) this.state.rolledBack = addRolledBack(this.state.rolledBack, { name, version: failed, at: Date.now(), by: 'health_check' });
     await this.rollBack(name);
     this.finish(c, 'rolled_back:health_check', r.reason);
   }
@@ -421,6 +444,8 @@ export class OtaExtension implements Extension {
       await dl.start();
     } finally {
       c.downloader = undefined;
+      // the progress write of a failure lands before the caller may discard the download
+      await dl.flushed();
     }
     c.bytes = order.bundle.size;
   }
@@ -440,12 +465,41 @@ export class OtaExtension implements Extension {
     }
   }
 
+  /**
+   * An update must be newer than the floor: the active version and every version held
+   * verified in a slot (the slots outlive a lost state.json), leaving out versions
+   * rolled back here and the bundle of this very update. A rolled-back version is
+   * refused whatever its number. A signed rollback order naming the version allows it.
+   */
   private checkNotDowngrade(name: string, version: string, mc: ModelConfig): void {
-    const active = this.state.models[name]?.activeVersion ?? mc.version;
-    if (!isSemver(active) || compareSemver(version, active) > 0) return;
     const allow = this.state.allowDowngrade;
     if (allow && allow.name === name && allow.version === version && allow.until > Date.now()) return;
-    throw new OtaError('downgrade', `version ${version} is not newer than the active ${active} (a signed rollback order can allow it)`);
+    const back = this.state.rolledBack.find((x) => x.name === name && x.version === version);
+    if (back) throw new OtaError('rolled_back', `version ${version} of '${name}' was rolled back here (${back.by}, ${new Date(back.at).toISOString()}); a signed rollback order naming it allows it again`);
+    const active = this.state.models[name]?.activeVersion ?? mc.version;
+    if (isSemver(active) && compareSemver(version, active) <= 0) throw new OtaError('downgrade', `version ${version} is not newer than the active ${active} (a signed rollback order can allow it)`);
+    // a slot's own version again is no downgrade (it is verified here already); an older one is
+    for (const held of this.heldVersions(name)) {
+      if (compareSemver(version, held.version) < 0) throw new OtaError('downgrade', `version ${version} is older than ${held.version}, held verified in slot ${held.slot} (a signed rollback order can allow it)`);
+    }
+  }
+
+  /** Versions of `name` whose slot bundle verifies, not rolled back, not the installed update being resumed. */
+  private heldVersions(name: string): { slot: SlotName; version: string }[] {
+    const t = this.state.transfer;
+    const out: { slot: SlotName; version: string }[] = [];
+    for (const slot of ['a', 'b'] as SlotName[]) {
+      if (t?.phase === 'installed' && t.slot === slot) continue;
+      if (!existsSync(this.store.bundlePath(slot, name))) continue;
+      let version: string;
+      try {
+        version = readSlotManifest(this.store, this.keys, slot, name).version;
+      } catch {
+        continue; // damaged or foreign: it holds no floor
+      }
+      if (isSemver(version) && !this.state.rolledBack.some((x) => x.name === name && x.version === version)) out.push({ slot, version });
+    }
+    return out;
   }
 
   private modelConfig(name: string): ModelConfig {
@@ -475,7 +529,20 @@ export class OtaExtension implements Extension {
     this.state.transfer = undefined;
     // the partial file first: on a full disk that is what makes room for state.json
     if (t.phase === 'download') await discardDownload(t.file).catch(() => undefined);
+    else this.discardInstalled(t);
     this.trySave('dropped transfer');
+  }
+
+  /** An installed bundle that never served (self-test failed, given up) leaves its slot: it holds no downgrade floor. */
+  private discardInstalled(t: NonNullable<OtaState['transfer']>): void {
+    if (t.phase !== 'installed' || !t.slot || !t.name) return;
+    const ms = this.state.models[t.name];
+    if (ms && (ms.active === t.slot || ms.previous === t.slot)) return;
+    try {
+      rmSync(this.store.bundlePath(t.slot, t.name), { force: true });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'OTA: cannot remove the bundle of a failed update');
+    }
   }
 
   // ---- rollback ----
@@ -516,7 +583,7 @@ export class OtaExtension implements Extension {
   private onRollback(order: RollbackOrder): void {
     let body;
     try {
-      body = verifyRollbackOrder(order.order, order.signature, this.keys, this.config.deviceId!, this.cfg.rollbackMaxAgeS);
+      body = verifyRollbackOrder(order.order, order.signature, this.keys, this.config.deviceId!, this.cfg.rollbackMaxAgeS, this.cfg.clockSkewS);
       if ((this.state.rollbackSeen ?? 0) >= body.issuedAtMs) throw new OtaError('bad_order', 'a rollback order at least as recent was already carried out (replay?)');
       this.modelConfig(body.name);
     } catch (e) {
@@ -550,6 +617,8 @@ export class OtaExtension implements Extension {
         return;
       }
       this.progress(c, 'activating');
+      const from = this.state.models[body.name]?.activeVersion;
+      if (from) this.state.rolledBack = addRolledBack(this.state.rolledBack, { name: body.name, version: from, at: Date.now(), by: 'operator' });
       await this.rollBack(body.name);
       this.log.info({ model: body.name, version: body.toVersion }, 'OTA: rolled back by order');
       this.finish(c, 'rolled_back:operator');

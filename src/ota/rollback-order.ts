@@ -1,6 +1,7 @@
 // A signed rollback order: the console's permission to go back to an older version
 // (`{deviceId, name, toVersion, issuedAt, keyId}` as JSON, Ed25519-signed by a
-// trusted key). It must name this device, be fresh and newer than the last one.
+// trusted key). It must name this device, be fresh, dated no further in the future
+// than the allowed clock skew, and newer than the last one.
 import { z } from 'zod';
 import { OtaError } from './errors';
 import type { KeyRing } from './keys';
@@ -16,7 +17,7 @@ const orderBody = z.strictObject({
 
 export type RollbackOrderBody = z.output<typeof orderBody> & { issuedAtMs: number };
 
-export function verifyRollbackOrder(orderB64: string, signatureB64: string, keys: KeyRing, deviceId: string, maxAgeS: number, now = Date.now()): RollbackOrderBody {
+export function verifyRollbackOrder(orderB64: string, signatureB64: string, keys: KeyRing, deviceId: string, maxAgeS: number, maxSkewS: number, now = Date.now()): RollbackOrderBody {
   const bytes = Buffer.from(orderB64, 'base64');
   const sig = Buffer.from(signatureB64, 'base64');
   let raw: unknown;
@@ -30,6 +31,8 @@ export function verifyRollbackOrder(orderB64: string, signatureB64: string, keys
   keys.verify(r.data.keyId, bytes, sig);
   if (r.data.deviceId !== deviceId) throw new OtaError('bad_order', `the rollback order is for device ${r.data.deviceId}`);
   const at = typeof r.data.issuedAt === 'number' ? r.data.issuedAt : Date.parse(r.data.issuedAt);
-  if (Math.abs(now - at) > maxAgeS * 1000) throw new OtaError('bad_order', `the rollback order was issued at ${new Date(at).toISOString()}: older (or later) than ${maxAgeS} s`);
+  // a date far ahead would also outrank every correctly dated order after it (replay check)
+  if (at - now > maxSkewS * 1000) throw new OtaError('bad_order', `the rollback order is dated ${new Date(at).toISOString()}, more than ota.clockSkewS ${maxSkewS} s in the future`);
+  if (now - at > maxAgeS * 1000) throw new OtaError('bad_order', `the rollback order was issued at ${new Date(at).toISOString()}: older than ${maxAgeS} s`);
   return { ...r.data, issuedAtMs: at };
 }

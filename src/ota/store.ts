@@ -4,7 +4,10 @@
 //   state.json                                 which slot serves each model, what to go back
 //                                              to, the unconfirmed activation and its boot
 //                                              count, the resumable transfer, the last status
-// state.json is only ever replaced atomically (atomic.ts).
+//   guard.json                                 the versions rolled back here and the last rollback
+//                                              order's date, a second copy of what state.json holds
+//                                              of them: losing one of the two files forgets neither
+// Both files are only ever replaced atomically (atomic.ts).
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, statfsSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
@@ -27,6 +30,16 @@ const modelStateSchema = z.object({
 
 const statusSchema = z.record(z.string(), z.unknown());
 
+const MAX_ROLLED_BACK = 64;
+const rolledBackSchema = z.object({ name: z.string(), version: z.string(), at: z.number(), by: z.string() });
+
+/** guard.json: the part of the state that must outlive the loss of state.json. */
+const guardSchema = z.object({
+  format: z.literal(1),
+  rolledBack: z.array(rolledBackSchema).max(MAX_ROLLED_BACK).default([]),
+  rollbackSeen: z.number().optional(),
+});
+
 const stateSchema = z.object({
   format: z.literal(1),
   models: z.record(z.string(), modelStateSchema),
@@ -47,6 +60,8 @@ const stateSchema = z.object({
     .optional(),
   /** issuedAt (ms) of the last rollback order carried out: older ones are replays. */
   rollbackSeen: z.number().optional(),
+  /** Versions rolled back here (operator, health window, crash loop): refused until a signed order allows one again. */
+  rolledBack: z.array(rolledBackSchema).max(MAX_ROLLED_BACK).default([]),
   /** A downgrade a signed rollback order allowed (valid until `until`, ms since the epoch). */
   allowDowngrade: z.object({ name: z.string(), version: z.string(), until: z.number() }).optional(),
   /** The last status document published (republished, retained, at start-up). */
@@ -58,12 +73,26 @@ const stateSchema = z.object({
 export type ModelState = z.output<typeof modelStateSchema>;
 export type OtaState = z.output<typeof stateSchema>;
 
-const emptyState = (): OtaState => ({ format: 1, models: {}, finished: [] });
+export type RolledBack = z.output<typeof rolledBackSchema>;
+
+const emptyState = (): OtaState => ({ format: 1, models: {}, finished: [], rolledBack: [] });
+
+/** Adds a rolled-back version (newest last, the oldest dropped past the bound). */
+export function addRolledBack(list: RolledBack[], e: RolledBack): RolledBack[] {
+  return [...list.filter((x) => x.name !== e.name || x.version !== e.version), e].slice(-MAX_ROLLED_BACK);
+}
+
+function guardOf(s: OtaState): string {
+  return JSON.stringify({ format: 1, rolledBack: s.rolledBack, ...(s.rollbackSeen !== undefined ? { rollbackSeen: s.rollbackSeen } : {}) }, null, 1) + '\n';
+}
 
 export class OtaStore {
   readonly slotsDir: string;
   readonly incomingDir: string;
   readonly stateFile: string;
+  readonly guardFile: string;
+  /** guard.json as last read or written: rewritten only when its content changes. */
+  private guardText: string | undefined;
   /** Tests only: fault hooks of the atomic state write. */
   atomicHooks: AtomicHooks = {};
   /** Why state.json was not usable at load (logged by the caller). */
@@ -73,13 +102,48 @@ export class OtaStore {
     this.slotsDir = path.join(dir, 'slots');
     this.incomingDir = path.join(dir, 'incoming');
     this.stateFile = path.join(dir, 'state.json');
+    this.guardFile = path.join(dir, 'guard.json');
     for (const d of [dir, this.incomingDir, path.join(this.slotsDir, 'a'), path.join(this.slotsDir, 'b')]) mkdirSync(d, { recursive: true });
     // a temp file left by a crash before its rename is the unfinished write: drop it
     rmSync(`${this.stateFile}.tmp`, { force: true });
+    rmSync(`${this.guardFile}.tmp`, { force: true });
   }
 
-  /** The saved state; a missing file is a fresh device, a damaged one is reported and ignored. */
+  /**
+   * The saved state with guard.json merged in (the union of the rolled-back versions,
+   * the later rollback date); a missing state.json is a fresh device, a damaged one is
+   * reported and ignored.
+   */
   load(): OtaState {
+    const s = this.loadState();
+    const g = this.loadGuard();
+    if (g) {
+      for (const e of g.rolledBack) if (!s.rolledBack.some((x) => x.name === e.name && x.version === e.version)) s.rolledBack = addRolledBack(s.rolledBack, e);
+      if (g.rollbackSeen !== undefined && (s.rollbackSeen ?? -Infinity) < g.rollbackSeen) s.rollbackSeen = g.rollbackSeen;
+    }
+    return s;
+  }
+
+  private loadGuard(): z.output<typeof guardSchema> | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.guardFile, 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const r = guardSchema.safeParse(JSON.parse(text));
+      if (r.success) {
+        this.guardText = text;
+        return r.data;
+      }
+    } catch {
+      // a damaged guard.json: state.json's copy serves, and the next save rewrites it
+    }
+    return undefined;
+  }
+
+  private loadState(): OtaState {
     this.loadProblem = undefined;
     let text: string;
     try {
@@ -98,14 +162,26 @@ export class OtaStore {
     return emptyState();
   }
 
-  /** Replaces state.json atomically; a full disk is `no_space`, other failures `io`. */
+  /**
+   * Replaces guard.json (when its part changed) then state.json, each atomically; a
+   * full disk is `no_space`, other failures `io`.
+   */
   save(s: OtaState): void {
+    const guard = guardOf(s);
+    if (guard !== this.guardText) {
+      this.write(this.guardFile, guard);
+      this.guardText = guard;
+    }
+    this.write(this.stateFile, JSON.stringify(s, null, 1) + '\n');
+  }
+
+  private write(file: string, text: string): void {
     try {
-      writeFileAtomic(this.stateFile, JSON.stringify(s, null, 1) + '\n', this.atomicHooks);
+      writeFileAtomic(file, text, this.atomicHooks);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') throw new OtaError('no_space', `cannot write ${this.stateFile}: the disk is full`);
-      if (code) throw new OtaError('io', `cannot write ${this.stateFile}: ${(e as Error).message}`);
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new OtaError('no_space', `cannot write ${file}: the disk is full`);
+      if (code) throw new OtaError('io', `cannot write ${file}: ${(e as Error).message}`);
       throw e;
     }
   }

@@ -87,9 +87,10 @@ export class OtaDevice {
     return this.setup.deviceId;
   }
 
-  /** SIGKILL (a power cut, as far as the process can tell) and start again. */
-  async killAndRestart(): Promise<void> {
+  /** SIGKILL (a power cut, as far as the process can tell) and start again; `between` runs while it is down. */
+  async killAndRestart(between?: () => void): Promise<void> {
     await this.daemon.stop('SIGKILL');
+    between?.();
     this.daemon = new DaemonProc(this.file, this.env);
   }
 

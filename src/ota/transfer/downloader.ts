@@ -36,7 +36,7 @@ export interface DownloaderDeps {
   chunkTimeoutMs?: number;
   /** No chunk at all for this long fails the transfer `transfer_timeout` (default 120000). */
   maxIdleMs?: number;
-  /** Copies of one chunk that may fail their sha256 before the transfer fails `chunk_corrupt` (default 3). */
+  /** Copies of one requested chunk that may fail their sha256 before the transfer fails `chunk_corrupt` (default 3). */
   maxBadCopies?: number;
 }
 
@@ -46,6 +46,8 @@ export interface DownloadStats {
   duplicates: number;
   corrupt: number;
   garbage: number;
+  /** Bad copies of chunks not requested at the time: ignored, they count toward no limit. */
+  unsolicited: number;
   repulls: number;
   resumedChunks: number;
   /** Chunks taken from `knownPrefix` instead of pulled. */
@@ -65,7 +67,7 @@ const PROGRESS_EVERY_MS = 250;
 const PROGRESS_EVERY_CHUNKS = 16;
 
 export class ChunkDownloader extends EventEmitter {
-  readonly stats: DownloadStats = { received: 0, duplicates: 0, corrupt: 0, garbage: 0, repulls: 0, resumedChunks: 0, fromPrefix: 0 };
+  readonly stats: DownloadStats = { received: 0, duplicates: 0, corrupt: 0, garbage: 0, unsolicited: 0, repulls: 0, resumedChunks: 0, fromPrefix: 0 };
   private readonly count: number;
   private readonly have: Uint8Array;
   private haveCount = 0;
@@ -195,9 +197,15 @@ export class ChunkDownloader extends EventEmitter {
       this.stats.duplicates++;
       return true;
     }
-    this.lastChunkAt = Date.now();
     const digest = createHash('sha256').update(data).digest();
     if (digest.toString('hex') !== this.offer.chunkSha256[index] || !digest.equals(chunk.sha256)) {
+      if (!this.outstanding.has(index)) {
+        // nobody asked for it: whoever sent it cannot use up the retries of a chunk (nor keep the transfer from idling out)
+        this.stats.unsolicited++;
+        if (this.stats.unsolicited === 1 || this.stats.unsolicited % 100 === 0) this.deps.log.warn({ index, unsolicited: this.stats.unsolicited, transferId: this.offer.transferId }, 'ota: bad copy of a chunk not requested: ignored');
+        return true;
+      }
+      this.lastChunkAt = Date.now();
       this.stats.corrupt++;
       const bad = (this.badCopies.get(index) ?? 0) + 1;
       this.badCopies.set(index, bad);
@@ -210,6 +218,8 @@ export class ChunkDownloader extends EventEmitter {
       this.pull([index]);
       return true;
     }
+    // a good copy is written whether or not it was asked for (its hash is the order's)
+    this.lastChunkAt = Date.now();
     this.outstanding.delete(index);
     this.writing.add(index);
     // the payload buffer may be reused by the MQTT parser: copy before the async write
@@ -252,6 +262,8 @@ export class ChunkDownloader extends EventEmitter {
   /** Opens (or resumes) the partial file; checks free space for what is still missing. */
   private async open(): Promise<void> {
     await fsp.mkdir(path.dirname(this.filePath), { recursive: true });
+    // an unfinished progress write of an earlier run (a crash between its open and its rename)
+    await fsp.rm(`${this.progressPath}.tmp`, { force: true });
     let prior = await this.readProgress();
     let fh: fsp.FileHandle;
     try {
@@ -430,10 +442,11 @@ export function progressPathOf(filePath: string): string {
   return `${filePath}.progress`;
 }
 
-/** Removes a partial or finished download and its progress file. */
+/** Removes a partial or finished download, its progress file and any unfinished progress write. */
 export async function discardDownload(filePath: string): Promise<void> {
   await fsp.rm(filePath, { force: true });
   await fsp.rm(progressPathOf(filePath), { force: true });
+  await fsp.rm(`${progressPathOf(filePath)}.tmp`, { force: true });
 }
 
 function ioError(e: NodeJS.ErrnoException, what: string): OtaError {
@@ -458,9 +471,13 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   try {
     await fh.writeFile(text);
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (e) {
+    // a full disk fails the write after the open: no half-written temp file stays behind
+    await fh.close().catch(() => undefined);
+    await fsp.rm(tmp, { force: true });
+    throw e;
   }
+  await fh.close();
   await fsp.rename(tmp, file);
 }
 

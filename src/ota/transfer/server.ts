@@ -110,6 +110,8 @@ export class ChunkServer {
   private readonly pullTopic: string;
   private readonly window: number;
   private readonly onMessage = (topic: string, payload: Buffer) => this.handle(topic, payload);
+  /** After a reconnect: the pull subscription again (a clean session lost it; mqtt.js's own resubscribe is not relied on). */
+  private readonly onReconnect = () => void this.o.client.subscribeAsync(this.pullTopic, { qos: 1 }).catch(() => undefined);
   /** Pull messages that were not readable or came from a device not served. */
   rejectedPulls = 0;
 
@@ -122,11 +124,13 @@ export class ChunkServer {
   async start(): Promise<void> {
     this.fh = await fsp.open(this.o.bundle.path, 'r');
     this.o.client.on('message', this.onMessage);
+    this.o.client.on('connect', this.onReconnect);
     await this.o.client.subscribeAsync(this.pullTopic, { qos: 1 });
   }
 
   async stop(): Promise<void> {
     this.o.client.off('message', this.onMessage);
+    this.o.client.off('connect', this.onReconnect);
     if (this.o.client.connected) await this.o.client.unsubscribeAsync(this.pullTopic).catch(() => undefined);
     const fh = this.fh;
     this.fh = undefined;
