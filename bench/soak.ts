@@ -109,7 +109,7 @@ async function main(): Promise<void> {
       models: [{ name, path: file, queueSize: 1024 }],
       maxPayloadBytes: MAX_PAYLOAD,
       maxQueuedBytes: QUEUE_BUDGET,
-      logLevel: 'warn',
+      logLevel: 'info',
     }),
   );
   const daemon = new DaemonProc(cfg.file);
