@@ -7,7 +7,10 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { compileModel } from '../../src/model/compile';
+import { BINDING_MODELS } from '../helpers/binding-models';
+import { patternBytes } from '../helpers/families';
 import { FUZZ_MODELS, fuzzModelBytes } from '../helpers/fuzz-models';
+import { buildTflite } from '../helpers/tflite-builder';
 import { onnxModel, T } from '../helpers/onnx-build';
 import { conformanceDir, listConformanceCases, readConformanceSets } from '../helpers/onnx-cases';
 import { ortIntegerConvExact } from '../helpers/ort-exact';
@@ -103,12 +106,44 @@ async function main(): Promise<number> {
       lines.push('end');
     }
   }
+  lines.push(...(await bindingPlans(outDir)));
   lines.push(...onnxConformancePlans(outDir, fuzz));
   lines.push(...(await onnxModelPlans(outDir, models)));
   writeFileSync(path.join(outDir, 'cases.txt'), lines.join('\n') + '\n');
   writeFileSync(path.join(outDir, 'fuzz.txt'), fuzz.join('\n') + '\n');
   process.stdout.write(`wrote ${lines.filter((l) => l.startsWith('case')).length} cases to ${outDir}/cases.txt\n`);
   return 0;
+}
+
+/** The kernel binding's models that run (weights or bias not constants of the
+ * model): every family must give the reference kernels' bytes. */
+async function bindingPlans(outDir: string): Promise<string[]> {
+  const lines: string[] = [];
+  const planDir = path.join(outDir, 'binding');
+  mkdirSync(planDir, { recursive: true });
+  for (const [name, m] of Object.entries(BINDING_MODELS)) {
+    if (m.expect !== 'ref_bytes') continue;
+    const bytes = buildTflite(m.spec());
+    const planFile = path.resolve(planDir, `${name}.plan`);
+    writeFileSync(planFile, compileModel(bytes).plan);
+    const ref = await loadModel(bytes, { kernels: 'ref' });
+    const inputs = ref.inputs.map((t, k) => patternBytes(t.bytes, 1 + k));
+    const outputs = await ref.run(inputs);
+    lines.push(`case binding/${name} ${planFile}`);
+    inputs.forEach((data, k) => {
+      const f = path.resolve(planDir, `${name}.input_${k}.bin`);
+      writeFileSync(f, data);
+      lines.push(`in ${f}`);
+    });
+    outputs.forEach((o, k) => {
+      const f = path.resolve(planDir, `${name}.ref_output_${k}.bin`);
+      writeFileSync(f, new Uint8Array(o.buffer, o.byteOffset, o.byteLength));
+      lines.push(`out ${f} raw`);
+    });
+    lines.push('end');
+    ref.dispose();
+  }
+  return lines;
 }
 
 /** ONNX conformance cases (runtime-scale Q/DQ, integer matmul/conv) as plans with
