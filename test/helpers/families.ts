@@ -47,10 +47,10 @@ export type Outcome = { ran: string[] } | { refused: string };
 
 /** Loads and runs a model on one family: its outputs as hex, or the QieError code.
  * Anything other than a QieError is thrown. */
-export async function tryOnFamily(bytes: Uint8Array, kernels: string, seed = 1): Promise<Outcome> {
+export async function tryOnFamily(bytes: Uint8Array, kernels: string, seed = 1, threads = 1): Promise<Outcome> {
   let model;
   try {
-    model = await loadModel(bytes, { kernels });
+    model = await loadModel(bytes, { kernels, threads });
   } catch (e) {
     if (e instanceof QieError) return { refused: e.code };
     throw e;

@@ -17,7 +17,7 @@ export interface FuzzSource {
   weight: number;
 }
 
-const SHARED_TFLITE: Record<string, number> = { hello_world_int8: 6, micro_speech: 6, magic_wand: 6, person_detect: 1 };
+const SHARED_TFLITE: Record<string, number> = { hello_world_int8: 6, micro_speech: 6, magic_wand: 6, person_detect: 4 };
 
 export function fuzzSources(): FuzzSource[] {
   const sources: FuzzSource[] = [];
@@ -31,7 +31,7 @@ export function fuzzSources(): FuzzSource[] {
       if (existsSync(file)) sources.push({ name, format: 'tflite', bytes: readFileSync(file), weight });
     }
     const qdq = path.join(shared, 'models', 'person_detect', 'model.qdq.onnx');
-    if (existsSync(qdq)) sources.push({ name: 'person_detect.qdq', format: 'onnx', bytes: readFileSync(qdq), weight: 1 });
+    if (existsSync(qdq)) sources.push({ name: 'person_detect.qdq', format: 'onnx', bytes: readFileSync(qdq), weight: 4 });
   }
   const conf = conformanceDir();
   for (const name of conf ? listConformanceCases() : [])

@@ -2,7 +2,8 @@
 // process, so a parent can hand out index ranges, and a crash names the mutant
 // that caused it (rerun it alone with FROM = i, TO = i + 1).
 //   node dist/test/tools/fuzz-child.js run SEED FROM TO FAMILY[,FAMILY...]
-//     loads and runs each mutant through loadModel on every family; prints
+//     loads and runs each mutant through loadModel on every family (odd mutants
+//     with 2 threads, so the work splits are fuzzed too); prints
 //     "begin I" before and "done I SOURCE KIND OUTCOMES" after each, where
 //     OUTCOMES is, per family, "ran:<hash of the outputs>" or "refused:<code>";
 //     "error I FAMILY MESSAGE" for a failure that is not a QieError.
@@ -20,11 +21,13 @@ import { drawSource, fuzzSources } from '../helpers/fuzz-sources';
 import { mutateModel } from '../helpers/model-mutator';
 
 const sources = fuzzSources();
+// the plan bundle keeps its size down: person_detect's plans are 300 KB each
+const bundleSources = sources.map((s) => (s.bytes.length > 100_000 ? { ...s, weight: 1 } : s));
 
-/** Mutant i of the sequence `seed`. */
-export function mutant(seed: number, i: number) {
+/** Mutant i of the sequence `seed` (drawn as for the plan bundle with `forBundle`). */
+export function mutant(seed: number, i: number, forBundle = false) {
   const r = seededRandom((Math.imul(seed, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0);
-  const source = drawSource(sources, r);
+  const source = drawSource(forBundle ? bundleSources : sources, r);
   return { source, ...mutateModel(source.bytes, source.format, r) };
 }
 
@@ -35,7 +38,7 @@ async function run(seed: number, from: number, to: number, families: string[]): 
     const outcomes: string[] = [];
     for (const family of families) {
       try {
-        const o = await tryOnFamily(m.bytes, family, i);
+        const o = await tryOnFamily(m.bytes, family, i, 1 + (i % 2));
         outcomes.push('ran' in o ? `ran:${createHash('sha1').update(o.ran.join('/')).digest('hex').slice(0, 12)}` : `refused:${o.refused}`);
       } catch (e) {
         process.stdout.write(`error ${i} ${family} ${String(e instanceof Error ? e.stack : e).replace(/\s+/g, ' ').slice(0, 400)}\n`);
@@ -50,7 +53,7 @@ function dump(seed: number, from: number, to: number, file: string): void {
   const plans: Uint8Array[] = [];
   for (let i = from; i < to; i++) {
     try {
-      plans.push(compileModel(mutant(seed, i).bytes).plan);
+      plans.push(compileModel(mutant(seed, i, true).bytes).plan);
     } catch (e) {
       if (!(e instanceof QieError)) throw e;
     }
