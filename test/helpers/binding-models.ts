@@ -85,6 +85,15 @@ function convFilterInput(): TflModelSpec {
   return spec;
 }
 
+/** int8 CONV_2D 3x3 over [1,6,6,8] with a constant bias and `filter` overriding the filter. */
+function convWith(filter: Partial<TflTensorSpec>): TflModelSpec {
+  const spec = convBiasInput(false);
+  spec.tensors[1] = { ...spec.tensors[1], ...filter };
+  spec.tensors[2] = { ...spec.tensors[2], data: i32([1, -2, 3, -4, 5, -6, 7, -8]) };
+  spec.inputs = [0];
+  return spec;
+}
+
 export const BINDING_MODELS: Record<string, BindingModel> = {
   fc_weights_input: { what: 'FULLY_CONNECTED with weights from a graph input', expect: 'ref_bytes', spec: () => fcModel({ data: undefined }, undefined, [0, 1]) },
   fc_weights_computed: { what: 'FULLY_CONNECTED with weights computed by another op', expect: 'ref_bytes', spec: fcWeightsComputed },
@@ -94,6 +103,36 @@ export const BINDING_MODELS: Record<string, BindingModel> = {
   conv_bias_input: { what: 'CONV_2D with a bias from a graph input', expect: 'ref_bytes', spec: () => convBiasInput(false) },
   dwconv_bias_input: { what: 'DEPTHWISE_CONV_2D with a bias from a graph input', expect: 'ref_bytes', spec: () => convBiasInput(true) },
   conv_filter_input: { what: 'CONV_2D with a filter from a graph input', expect: 'unsupported_op', spec: convFilterInput },
+  fc_weight_zero_point: {
+    what: 'FULLY_CONNECTED with a weight zero point of 5 (x86 packers take only 0)',
+    expect: 'ref_bytes',
+    spec: () => fcModel({ quant: q(0.02, 5) }),
+  },
+  conv_scales_short: {
+    what: 'CONV_2D with 3 weight scales for 8 output channels',
+    expect: 'model_invalid',
+    spec: () => convWith({ quant: { scale: [0.01, 0.02, 0.03], zeroPoint: [0, 0, 0], axis: 0 } }),
+  },
+  conv_scales_axis: {
+    what: 'CONV_2D with per-channel weight scales on the wrong axis',
+    expect: 'model_invalid',
+    spec: () => convWith({ shape: [8, 3, 3, 8], quant: { scale: Array(8).fill(0.02), zeroPoint: Array(8).fill(0), axis: 3 } }),
+  },
+  conv_channel_zero_points: {
+    what: 'CONV_2D with per-channel weight zero points other than 0',
+    expect: 'unsupported_op',
+    spec: () => convWith({ quant: { scale: Array(8).fill(0.02), zeroPoint: [0, 1, 0, 0, 0, 0, 0, 0], axis: 0 } }),
+  },
+  fc_weights_int16: {
+    what: 'int8 FULLY_CONNECTED with int16 weights',
+    expect: 'unsupported_op',
+    spec: () => fcModel({ type: 'int16', data: new Uint8Array(256) }),
+  },
+  fc_bias_int64: {
+    what: 'int8 FULLY_CONNECTED with an int64 bias (the 16x8 scheme\'s)',
+    expect: 'unsupported_op',
+    spec: () => fcModel(undefined, { type: 'int64', data: new Uint8Array(64) }),
+  },
   fc_bias_short: {
     what: 'FULLY_CONNECTED whose bias does not match its units',
     expect: 'model_invalid',
