@@ -8,6 +8,8 @@
 #   armv7   -cpu cortex-a15  32-bit Raspberry Pi OS class, NEON: ref, neon; auto = neon
 #                            (built twice: with -mfpu=neon, and for plain VFP, where
 #                            only kernels/neon is compiled for NEON, by pragma)
+# Each CPU also runs the plans of 4,000 mutated models (those the TypeScript side
+# compiles) on every family it has: refused or run, the same way on every family.
 # One aarch64 binary serves both aarch64 CPUs: the dot-product code is compiled per
 # file, and HWCAP decides at run time. -O2 without sanitizers keeps qemu quick.
 set -euo pipefail
@@ -29,6 +31,7 @@ plans=cbuild/plans/cases.txt
 echo "== TypeScript build and golden plans"
 npm run -s build
 node dist/test/tools/dump-plans.js cbuild/plans
+node dist/test/tools/fuzz-child.js dump 20261209 0 4000 cbuild/plans/mutated-cross.bin
 
 build() { # name compiler extra-cflags
   echo "== build $1 ($2)"
@@ -69,6 +72,14 @@ run_cpu() { # label out-dir expected-auto qemu-command... ; families from $famil
       tail -n 1 "cbuild/$out/last-plans.log"
     fi
   done
+  echo "== $label: mutated models on every family"
+  if ! "$@" "cbuild/$out/qie-run-plan" --plans cbuild/plans/mutated-cross.bin >"cbuild/$out/last-mutated.log" 2>&1; then
+    tail -n 20 "cbuild/$out/last-mutated.log"
+    echo "FAIL $label: mutated models"
+    failed=1
+  else
+    tail -n 1 "cbuild/$out/last-mutated.log"
+  fi
 }
 
 families="ref neon neondot auto" \

@@ -1,12 +1,17 @@
 // Malformed models never crash or hang the process: truncations and thousands of
 // byte-flipped variants either run or are refused with a QieError; mutated plans
-// are refused by the C runtime's validation or run safely.
+// are refused by the C runtime's validation or run safely; and 20,000 mutated
+// TFLite and ONNX models, each through loadModel and run on every kernel family
+// this CPU runs (in child processes, so a crash is reported with the mutant that
+// caused it), run with the same bytes on every family or are refused alike.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { loadModel, QieError } from '../src';
 import { compileModel } from '../src/model/compile';
 import { native } from '../src/engine/native';
 import { seededRandom } from '../src/util/random';
+import { availableFamilies } from './helpers/families';
+import { describe, fuzzModels } from './helpers/fuzz-runner';
 import { sharedDir } from './helpers/shared';
 
 const shared = sharedDir();
@@ -29,6 +34,24 @@ async function tryModel(bytes: Uint8Array): Promise<'ran' | 'refused'> {
     model.dispose();
   }
 }
+
+// QIE_FUZZ_MODELS changes the count for a local run (CI keeps the default)
+const MODELS = Number(process.env.QIE_FUZZ_MODELS ?? 20_000);
+
+test(`${MODELS} mutated TFLite and ONNX models run alike or are refused on every kernel family`, async (t) => {
+  const families = availableFamilies();
+  const r = await fuzzModels({ seed: 20261207, count: MODELS, families, workers: 2, hangMs: 60_000 });
+  for (const line of describe(r)) t.log(line);
+  for (const f of [...r.crashes, ...r.hangs]) t.log(`${f.what}: mutant ${f.index} (${f.source}, ${f.kind}); rerun: ${f.rerun}`);
+  for (const line of [...r.errors, ...r.disagreements].slice(0, 20)) t.log(line);
+  t.is(r.models + r.crashes.length + r.hangs.length, MODELS);
+  t.deepEqual(r.crashes, [], 'no mutant crashes the engine');
+  t.deepEqual(r.hangs, [], 'no mutant hangs');
+  t.deepEqual(r.errors, [], 'every refusal is a QieError');
+  t.deepEqual(r.disagreements, [], 'every family runs a mutant with the same bytes, or refuses it alike');
+  t.true((r.byFormat.tflite ?? 0) > 0 && (r.byFormat.onnx ?? 0) > 0, 'both formats fuzzed');
+  for (const f of families) t.true(r.perFamily[f].ran > 0 && r.perFamily[f].refused > 0, `${f} both ran and refused mutants`);
+});
 
 if (!shared) {
   test('fuzz (skipped)', (t) => {

@@ -2,8 +2,11 @@
  *
  * An op's prepare picks, from the active kernel table, the first kernel whose
  * `supports` accepts its parameters (the reference kernel accepts everything and
- * is always last), asks it for the bytes of its prepacked weights and per-thread
- * scratch, and packs the weights once into the model's persistent memory. eval
+ * is always last; a kernel that packs is passed over when the weights or bias are
+ * not constants of the model), asks it for the bytes of its prepacked weights and
+ * per-thread scratch, and packs the weights once into the model's persistent
+ * memory (csrc/ops/kernel_bind.c, which first checks the weights' and bias's
+ * types and sizes, the same for every family). eval
  * then splits the kernel's work items [0, work_items) across the thread pool;
  * each thread calls `run` on a contiguous range [begin, end) with its own scratch.
  * A kernel must write exactly the bytes the reference kernel writes, whatever the

@@ -74,7 +74,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     if ((st = qie_conv_act_range_f(ctx, op, act, &d->f.act_min, &d->f.act_max)) != QIE_OK)
       return st;
     op->data = d;
-    return qie_bind_f32_conv(ctx, op, kt->f32_conv, &d->f, w->data, bias ? bias->data : NULL, &d->bind);
+    return qie_bind_f32_conv(ctx, op, kt->f32_conv, &d->f, w, bias, &d->bind);
   }
 
   conv2d_data* d = qie_persist_alloc(ctx, sizeof *d);
@@ -83,7 +83,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   if ((st = qie_conv_prepare_requant(ctx, op, in, w, bias, out, g.out_c, 0, act, &d->q.rq)) != QIE_OK)
     return st;
   op->data = d;
-  return qie_bind_qs8_conv(ctx, op, kt->qs8_conv, &d->q, w->data, bias ? bias->data : NULL, &d->bind);
+  return qie_bind_qs8_conv(ctx, op, kt->qs8_conv, &d->q, w, bias, &d->bind);
 }
 
 static qie_status eval(qie_ctx* ctx, qie_op* op) {

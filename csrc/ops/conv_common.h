@@ -73,20 +73,24 @@ typedef struct {
 void qie_run_binding(qie_ctx* ctx, const qie_op* op, const qie_kernel_binding* b,
                      const void* params, const qie_kernel_args* args, uint64_t work);
 
-/* Picks the first kernel in list that supports p, packs the weights into
+/* Checks what every kernel of the op reads (weights and bias types and element
+ * counts; for int8, scales per tensor or per channel and int8 zero points:
+ * QIE_ERR_INVALID_PLAN otherwise, on every family), picks the first kernel in
+ * list that supports p (a kernel that packs only when weights and bias are plan
+ * constants, else the reference takes the op), packs the weights into
  * persistent memory and sets op->scratch_bytes and op->kernel. One function per
- * kernel type, all the same shape. */
+ * kernel type, all the same shape; bias may be NULL. */
 qie_status qie_bind_qs8_conv(qie_ctx* ctx, qie_op* op, const qie_qs8_conv_kernel* const* list,
-                             const qie_qs8_conv_params* p, const void* filter, const void* bias,
-                             qie_kernel_binding* b);
+                             const qie_qs8_conv_params* p, const qie_tensor* filter,
+                             const qie_tensor* bias, qie_kernel_binding* b);
 qie_status qie_bind_f32_conv(qie_ctx* ctx, qie_op* op, const qie_f32_conv_kernel* const* list,
-                             const qie_f32_conv_params* p, const void* filter, const void* bias,
-                             qie_kernel_binding* b);
+                             const qie_f32_conv_params* p, const qie_tensor* filter,
+                             const qie_tensor* bias, qie_kernel_binding* b);
 qie_status qie_bind_qs8_fc(qie_ctx* ctx, qie_op* op, const qie_qs8_fc_kernel* const* list,
-                           const qie_qs8_fc_params* p, const void* filter, const void* bias,
-                           qie_kernel_binding* b);
+                           const qie_qs8_fc_params* p, const qie_tensor* filter,
+                           const qie_tensor* bias, qie_kernel_binding* b);
 qie_status qie_bind_f32_fc(qie_ctx* ctx, qie_op* op, const qie_f32_fc_kernel* const* list,
-                           const qie_f32_fc_params* p, const void* filter, const void* bias,
-                           qie_kernel_binding* b);
+                           const qie_f32_fc_params* p, const qie_tensor* filter,
+                           const qie_tensor* bias, qie_kernel_binding* b);
 
 #endif

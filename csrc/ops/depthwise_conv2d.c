@@ -81,7 +81,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     if ((st = qie_conv_act_range_f(ctx, op, act, &d->f.act_min, &d->f.act_max)) != QIE_OK)
       return st;
     op->data = d;
-    return qie_bind_f32_conv(ctx, op, kt->f32_dwconv, &d->f, w->data, bias ? bias->data : NULL, &d->bind);
+    return qie_bind_f32_conv(ctx, op, kt->f32_dwconv, &d->f, w, bias, &d->bind);
   }
 
   dwconv_data* d = qie_persist_alloc(ctx, sizeof *d);
@@ -90,7 +90,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   if ((st = qie_conv_prepare_requant(ctx, op, in, w, bias, out, g.out_c, 3, act, &d->q.rq)) != QIE_OK)
     return st;
   op->data = d;
-  return qie_bind_qs8_conv(ctx, op, kt->qs8_dwconv, &d->q, w->data, bias ? bias->data : NULL, &d->bind);
+  return qie_bind_qs8_conv(ctx, op, kt->qs8_dwconv, &d->q, w, bias, &d->bind);
 }
 
 static qie_status eval(qie_ctx* ctx, qie_op* op) {

@@ -75,7 +75,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
     if ((st = qie_conv_act_range_f(ctx, op, act, &d->f.act_min, &d->f.act_max)) != QIE_OK)
       return st;
     op->data = d;
-    return qie_bind_f32_fc(ctx, op, kt->f32_fc, &d->f, w->data, bias ? bias->data : NULL, &d->bind);
+    return qie_bind_f32_fc(ctx, op, kt->f32_fc, &d->f, w, bias, &d->bind);
   }
 
   fc_data* d = qie_persist_alloc(ctx, sizeof *d);
@@ -86,7 +86,7 @@ static qie_status prepare(qie_ctx* ctx, qie_op* op) {
   if ((st = qie_conv_prepare_requant(ctx, op, in, w, bias, out, units, 0, act, &d->q.rq)) != QIE_OK)
     return st;
   op->data = d;
-  return qie_bind_qs8_fc(ctx, op, kt->qs8_fc, &d->q, w->data, bias ? bias->data : NULL, &d->bind);
+  return qie_bind_qs8_fc(ctx, op, kt->qs8_fc, &d->q, w, bias, &d->bind);
 }
 
 static qie_status eval(qie_ctx* ctx, qie_op* op) {

@@ -387,6 +387,32 @@ static void sweep_f32_fc(const char* family, const qie_f32_fc_kernel* k, int rou
   }
 }
 
+/* A GEMM deeper than any packer sizes (2^25) goes to the reference kernel in
+ * every family: the packers' plans index it in int32. */
+static void check_deep_gemm_declined(const char* family, const qie_kernel_table* t) {
+  requant_store s;
+  qie_qs8_fc_params fc;
+  memset(&fc, 0, sizeof fc);
+  fc.batches = 2, fc.depth = 1 << 25, fc.units = 8;
+  fc.rq = requant(8, &s);
+  fc.rq.filter_zp = 0;
+  for (const qie_qs8_fc_kernel* const* k = t->qs8_fc; *k; ++k)
+    if ((*k)->packed_bytes && (!(*k)->supports || (*k)->supports(&fc))) {
+      fprintf(stderr, "%s: %s takes a depth of 2^25\n", family, (*k)->name);
+      CHECK(0);
+    }
+  qie_qs8_conv_params cv;
+  memset(&cv, 0, sizeof cv);
+  cv.g = (qie_conv_geom){1, 1, 1, 1 << 25, 1, 1, 8, 1, 1, 1 << 25, 1, 1, 1, 1, 1, 0, 0};
+  cv.rq = fc.rq;
+  for (const qie_qs8_conv_kernel* const* k = t->qs8_conv; *k; ++k)
+    if ((*k)->packed_bytes && (!(*k)->supports || (*k)->supports(&cv))) {
+      fprintf(stderr, "%s: %s takes a depth of 2^25\n", family, (*k)->name);
+      CHECK(0);
+    }
+  CHECK(1);
+}
+
 int main(void) {
   static const char* const families[] = {"ref", "avx2", "avx512vnni", "neon", "neondot"};
   const char* env = getenv("QIE_SWEEP_ROUNDS");
@@ -398,6 +424,7 @@ int main(void) {
              qie_kernels_unavailable_reason(families[f]));
       continue;
     }
+    check_deep_gemm_declined(families[f], t);
     const int before = tested_cases;
     int kernels = 0;
     for (const qie_qs8_conv_kernel* const* k = t->qs8_conv; *k; ++k, ++kernels)

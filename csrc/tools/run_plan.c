@@ -15,8 +15,14 @@
  *
  * `--fuzz PLAN N SEED` flips bytes in the plan's tables (header, tensors, ops,
  * indices, quantization, names; not the weights) N times; each variant must be
- * refused by validation or run to completion. Built with sanitizers, this is the
- * proof that the runtime checks every bound it takes from a plan. */
+ * refused by validation or run to completion, on the families in turn. Built with
+ * sanitizers, this is the proof that the runtime checks every bound it takes from
+ * a plan.
+ *
+ * `--plans BUNDLE` runs the plans of mutated models (written by
+ * test/tools/fuzz-child.js dump: u32 count, then u32 size + plan bytes each) on
+ * every family: each must be refused or run, and every family must do the same
+ * with it (the same output bytes, or a refusal with the same status). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +150,20 @@ static int run_case(const test_case* c, const char* kernels) {
   return failed;
 }
 
+static const char* const g_all_families[] = {"ref", "avx2", "avx512vnni", "neon", "neondot"};
+
+/* The families to run: QIE_KERNELS alone, or every one this CPU has. */
+static int select_families(const char* kernels, const char** families) {
+  int n = 0;
+  if (kernels) {
+    families[n++] = kernels;
+  } else {
+    for (int i = 0; i < 5; ++i)
+      if (qie_select_kernels(g_all_families[i])) families[n++] = g_all_families[i];
+  }
+  return n;
+}
+
 static uint32_t fuzz_next(uint32_t* state) { /* xorshift32 */
   uint32_t x = *state;
   x ^= x << 13;
@@ -152,7 +172,9 @@ static uint32_t fuzz_next(uint32_t* state) { /* xorshift32 */
   return *state = x;
 }
 
-static int fuzz(const char* path, long rounds, uint32_t seed) {
+static int fuzz(const char* path, long rounds, uint32_t seed, const char* kernels) {
+  const char* families[5];
+  const int n_families = select_families(kernels, families);
   size_t size = 0;
   unsigned char* plan = read_file(path, &size);
   if (!plan || size < 80) {
@@ -177,7 +199,8 @@ static int fuzz(const char* path, long rounds, uint32_t seed) {
     }
     qie_model* m = NULL;
     char err[QIE_ERR_LEN];
-    if (qie_model_create(variant, size, NULL, &m, err) != QIE_OK) {
+    const qie_options opts = {1, families[r % n_families]};
+    if (qie_model_create(variant, size, &opts, &m, err) != QIE_OK) {
       ++refused;
       continue;
     }
@@ -192,8 +215,84 @@ static int fuzz(const char* path, long rounds, uint32_t seed) {
   }
   free(variant);
   free(plan);
-  printf("fuzz %s: %ld variants, %ld ran, %ld refused\n", path, rounds, ran, refused);
+  printf("fuzz %s: %ld variants, %ld ran, %ld refused (%d families in turn)\n", path, rounds, ran,
+         refused, n_families);
   return 0;
+}
+
+/* One plan on one family: its status (create, then run) and a hash of its outputs. */
+static qie_status run_mutant(const unsigned char* plan, size_t size, const char* family, uint32_t fill,
+                             uint64_t* hash) {
+  qie_model* m = NULL;
+  char err[QIE_ERR_LEN];
+  const qie_options opts = {1, family};
+  qie_status s = qie_model_create(plan, size, &opts, &m, err);
+  *hash = 0;
+  if (s != QIE_OK) return s;
+  for (int i = 0; i < qie_model_num_inputs(m); ++i) {
+    qie_tensor_info ti;
+    qie_model_input_info(m, i, &ti);
+    unsigned char* in = qie_model_input_data(m, i);
+    for (size_t k = 0; k < ti.bytes; ++k) in[k] = (unsigned char)(k * 37 + fill);
+  }
+  s = qie_model_run(m, err);
+  uint64_t h = 1469598103934665603ull; /* FNV-1a over every output's bytes */
+  for (int i = 0; s == QIE_OK && i < qie_model_num_outputs(m); ++i) {
+    qie_tensor_info ti;
+    qie_model_output_info(m, i, &ti);
+    const unsigned char* out = qie_model_output_data(m, i);
+    for (size_t k = 0; k < ti.bytes; ++k) h = (h ^ out[k]) * 1099511628211ull;
+  }
+  *hash = h;
+  qie_model_destroy(m);
+  return s;
+}
+
+static uint32_t rd32le(const unsigned char* p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int run_plans(const char* path, const char* kernels) {
+  size_t size = 0;
+  unsigned char* bundle = read_file(path, &size);
+  if (!bundle || size < 4) {
+    fprintf(stderr, "cannot read plans %s\n", path);
+    free(bundle);
+    return 2;
+  }
+  const char* families[5];
+  const int n_families = select_families(kernels, families);
+  long ran[5] = {0}, refused[5] = {0}, disagree = 0;
+  const uint32_t count = rd32le(bundle);
+  size_t at = 4;
+  uint32_t n = 0;
+  for (; n < count && at + 4 <= size; ++n) {
+    const size_t len = rd32le(bundle + at);
+    if (len > size - at - 4) break;
+    const unsigned char* plan = bundle + at + 4;
+    at += 4 + len;
+    qie_status first = QIE_OK;
+    uint64_t first_hash = 0;
+    for (int f = 0; f < n_families; ++f) {
+      uint64_t hash;
+      const qie_status s = run_mutant(plan, len, families[f], n, &hash);
+      if (s == QIE_OK) ++ran[f];
+      else ++refused[f];
+      if (f == 0) {
+        first = s;
+        first_hash = hash;
+      } else if (s != first || hash != first_hash) {
+        printf("FAIL plan %u: %s gives %s, %s gives %s\n", n, families[0], qie_status_name(first),
+               families[f], qie_status_name(s));
+        ++disagree;
+      }
+    }
+  }
+  free(bundle);
+  printf("mutated models %s: %u plans", path, n);
+  for (int f = 0; f < n_families; ++f) printf("; %s %ld ran, %ld refused", families[f], ran[f], refused[f]);
+  printf("; %ld disagreements\n", disagree);
+  return n == count && disagree == 0 ? 0 : 1;
 }
 
 static double now_ms(void) {
@@ -262,11 +361,12 @@ int main(int argc, char** argv) {
   const char* kernels = getenv("QIE_KERNELS");
   if (getenv("QIE_THREADS")) g_threads = atoi(getenv("QIE_THREADS"));
   if (argc == 5 && strcmp(argv[1], "--fuzz") == 0)
-    return fuzz(argv[2], atol(argv[3]), (uint32_t)strtoul(argv[4], NULL, 10));
+    return fuzz(argv[2], atol(argv[3]), (uint32_t)strtoul(argv[4], NULL, 10), kernels);
+  if (argc == 3 && strcmp(argv[1], "--plans") == 0) return run_plans(argv[2], kernels);
   if (argc == 4 && strcmp(argv[1], "--time") == 0) return time_plan(argv[2], atoi(argv[3]), kernels, 0);
   if (argc == 4 && strcmp(argv[1], "--profile") == 0) return time_plan(argv[2], atoi(argv[3]), kernels, 1);
   if (argc != 3 || strcmp(argv[1], "--check") != 0) {
-    fprintf(stderr, "usage: qie-run-plan --check CASE_LIST | --fuzz PLAN ROUNDS SEED | --time PLAN RUNS | --profile PLAN RUNS\n");
+    fprintf(stderr, "usage: qie-run-plan --check CASE_LIST | --fuzz PLAN ROUNDS SEED | --plans BUNDLE | --time PLAN RUNS | --profile PLAN RUNS\n");
     return 2;
   }
   qie_allocator counting = {counting_alloc, counting_free, NULL};
@@ -276,15 +376,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "cannot read %s\n", argv[2]);
     return 2;
   }
-  static const char* const all_families[] = {"ref", "avx2", "avx512vnni", "neon", "neondot"};
   const char* families[5];
-  int n_families = 0;
-  if (kernels) {
-    families[n_families++] = kernels;
-  } else {
-    for (int i = 0; i < 5; ++i)
-      if (qie_select_kernels(all_families[i])) families[n_families++] = all_families[i];
-  }
+  const int n_families = select_families(kernels, families);
   int thread_counts[3] = {1, 2, 4}, n_threads = 3;
   if (getenv("QIE_THREADS")) thread_counts[0] = g_threads, n_threads = 1;
   int passed = 0, failed = 0;

@@ -2,6 +2,7 @@
 // plan fuzzer (qie-run-plan --fuzz, under sanitizers) reaches every op's prepare
 // and eval, not just those of the shared models. Valid by construction:
 // test/fuzz-models.test.ts loads and runs each.
+import { onnxModel, T } from './onnx-build';
 import { buildTflite, f32, i8, i32, TflModelSpec, TflOperatorSpec, TflTensorSpec } from './tflite-builder';
 
 class Chain {
@@ -127,4 +128,42 @@ export const FUZZ_MODELS: Record<string, () => TflModelSpec> = {
 
 export function fuzzModelBytes(name: string): Uint8Array {
   return buildTflite(FUZZ_MODELS[name]());
+}
+
+/** A small QDQ/QOperator model reaching the ONNX-only int8 ops (QLINEAR_MUL, LOOKUP,
+ * QLINEAR_AVERAGE_POOL, CLIP, a conv with a fused clamp) for the plan fuzzer. */
+export function onnxOpsModel(): Uint8Array {
+  const f = (name: string, v: number) => ({ name, type: T.FLOAT, dims: [], values: [v] });
+  const u8 = (name: string, v: number) => ({ name, type: T.UINT8, dims: [], values: [v] });
+  const ms = (op: string, inputs: string[], outputs: string[], attrs = {}) => ({ op, inputs, outputs, attrs, domain: 'com.microsoft' });
+  return onnxModel({
+    nodes: [
+      ms('QLinearMul', ['x', 's', 'z', 'b', 's', 'z', 's2', 'z'], ['m']),
+      ms('QLinearLeakyRelu', ['m', 's2', 'z', 's', 'z'], ['l'], { alpha: { f: 0.2 } }),
+      { op: 'Clip', inputs: ['l', 'lo', 'hi'], outputs: ['c'] },
+      ms('QLinearAveragePool', ['c', 's', 'z', 's2', 'z'], ['p'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
+      ms('QLinearGlobalAveragePool', ['p', 's2', 'z', 's', 'z'], ['g']),
+      { op: 'QLinearConv', inputs: ['x', 's', 'z', 'w', 'ws', 'wz', 's2', 'z'], outputs: ['cv'], attrs: { pads: [1, 1, 1, 1] } },
+      { op: 'Clip', inputs: ['cv', 'lo', 'hi'], outputs: ['cc'] },
+    ],
+    inputs: [
+      { name: 'x', type: T.UINT8, dims: [1, 4, 6, 6] },
+      { name: 'b', type: T.UINT8, dims: [1, 4, 6, 6] },
+    ],
+    outputs: [
+      { name: 'p', type: T.UINT8, dims: [1, 4, 6, 6] },
+      { name: 'g', type: T.UINT8, dims: [1, 4, 1, 1] },
+      { name: 'cc', type: T.UINT8, dims: [1, 3, 6, 6] },
+    ],
+    initializers: [
+      f('s', 0.05),
+      u8('z', 120),
+      f('s2', 0.08),
+      u8('lo', 100),
+      u8('hi', 200),
+      { name: 'w', type: T.INT8, dims: [3, 4, 3, 3], values: Array.from({ length: 108 }, (_, i) => ((i * 37) % 255) - 127) },
+      { name: 'ws', type: T.FLOAT, dims: [3], values: [0.01, 0.02, 0.03] },
+      { name: 'wz', type: T.INT8, dims: [3], values: [0, 0, 0] },
+    ],
+  });
 }

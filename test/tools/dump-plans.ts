@@ -7,49 +7,13 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { compileModel } from '../../src/model/compile';
-import { FUZZ_MODELS, fuzzModelBytes } from '../helpers/fuzz-models';
-import { onnxModel, T } from '../helpers/onnx-build';
+import { BINDING_MODELS } from '../helpers/binding-models';
+import { patternBytes } from '../helpers/families';
+import { FUZZ_MODELS, fuzzModelBytes, onnxOpsModel } from '../helpers/fuzz-models';
+import { buildTflite } from '../helpers/tflite-builder';
 import { conformanceDir, listConformanceCases, readConformanceSets } from '../helpers/onnx-cases';
 import { ortIntegerConvExact } from '../helpers/ort-exact';
 import { loadModel } from '../../src/engine/model';
-
-/** A small QDQ/QOperator model reaching the ONNX-only int8 ops (QLINEAR_MUL, LOOKUP,
- * QLINEAR_AVERAGE_POOL, CLIP, a conv with a fused clamp) for the plan fuzzer. */
-function onnxOpsModel(): Uint8Array {
-  const f = (name: string, v: number) => ({ name, type: T.FLOAT, dims: [], values: [v] });
-  const u8 = (name: string, v: number) => ({ name, type: T.UINT8, dims: [], values: [v] });
-  const ms = (op: string, inputs: string[], outputs: string[], attrs = {}) => ({ op, inputs, outputs, attrs, domain: 'com.microsoft' });
-  return onnxModel({
-    nodes: [
-      ms('QLinearMul', ['x', 's', 'z', 'b', 's', 'z', 's2', 'z'], ['m']),
-      ms('QLinearLeakyRelu', ['m', 's2', 'z', 's', 'z'], ['l'], { alpha: { f: 0.2 } }),
-      { op: 'Clip', inputs: ['l', 'lo', 'hi'], outputs: ['c'] },
-      ms('QLinearAveragePool', ['c', 's', 'z', 's2', 'z'], ['p'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
-      ms('QLinearGlobalAveragePool', ['p', 's2', 'z', 's', 'z'], ['g']),
-      { op: 'QLinearConv', inputs: ['x', 's', 'z', 'w', 'ws', 'wz', 's2', 'z'], outputs: ['cv'], attrs: { pads: [1, 1, 1, 1] } },
-      { op: 'Clip', inputs: ['cv', 'lo', 'hi'], outputs: ['cc'] },
-    ],
-    inputs: [
-      { name: 'x', type: T.UINT8, dims: [1, 4, 6, 6] },
-      { name: 'b', type: T.UINT8, dims: [1, 4, 6, 6] },
-    ],
-    outputs: [
-      { name: 'p', type: T.UINT8, dims: [1, 4, 6, 6] },
-      { name: 'g', type: T.UINT8, dims: [1, 4, 1, 1] },
-      { name: 'cc', type: T.UINT8, dims: [1, 3, 6, 6] },
-    ],
-    initializers: [
-      f('s', 0.05),
-      u8('z', 120),
-      f('s2', 0.08),
-      u8('lo', 100),
-      u8('hi', 200),
-      { name: 'w', type: T.INT8, dims: [3, 4, 3, 3], values: Array.from({ length: 108 }, (_, i) => ((i * 37) % 255) - 127) },
-      { name: 'ws', type: T.FLOAT, dims: [3], values: [0.01, 0.02, 0.03] },
-      { name: 'wz', type: T.INT8, dims: [3], values: [0, 0, 0] },
-    ],
-  });
-}
 
 /** Shared models small enough to fuzz thousands of times under sanitizers. */
 const FUZZ_SHARED = ['hello_world_int8', 'micro_speech', 'magic_wand', 'person_detect'];
@@ -103,12 +67,44 @@ async function main(): Promise<number> {
       lines.push('end');
     }
   }
+  lines.push(...(await bindingPlans(outDir)));
   lines.push(...onnxConformancePlans(outDir, fuzz));
   lines.push(...(await onnxModelPlans(outDir, models)));
   writeFileSync(path.join(outDir, 'cases.txt'), lines.join('\n') + '\n');
   writeFileSync(path.join(outDir, 'fuzz.txt'), fuzz.join('\n') + '\n');
   process.stdout.write(`wrote ${lines.filter((l) => l.startsWith('case')).length} cases to ${outDir}/cases.txt\n`);
   return 0;
+}
+
+/** The kernel binding's models that run (weights or bias not constants of the
+ * model): every family must give the reference kernels' bytes. */
+async function bindingPlans(outDir: string): Promise<string[]> {
+  const lines: string[] = [];
+  const planDir = path.join(outDir, 'binding');
+  mkdirSync(planDir, { recursive: true });
+  for (const [name, m] of Object.entries(BINDING_MODELS)) {
+    if (m.expect !== 'ref_bytes') continue;
+    const bytes = buildTflite(m.spec());
+    const planFile = path.resolve(planDir, `${name}.plan`);
+    writeFileSync(planFile, compileModel(bytes).plan);
+    const ref = await loadModel(bytes, { kernels: 'ref' });
+    const inputs = ref.inputs.map((t, k) => patternBytes(t.bytes, 1 + k));
+    const outputs = await ref.run(inputs);
+    lines.push(`case binding/${name} ${planFile}`);
+    inputs.forEach((data, k) => {
+      const f = path.resolve(planDir, `${name}.input_${k}.bin`);
+      writeFileSync(f, data);
+      lines.push(`in ${f}`);
+    });
+    outputs.forEach((o, k) => {
+      const f = path.resolve(planDir, `${name}.ref_output_${k}.bin`);
+      writeFileSync(f, new Uint8Array(o.buffer, o.byteOffset, o.byteLength));
+      lines.push(`out ${f} raw`);
+    });
+    lines.push('end');
+    ref.dispose();
+  }
+  return lines;
 }
 
 /** ONNX conformance cases (runtime-scale Q/DQ, integer matmul/conv) as plans with

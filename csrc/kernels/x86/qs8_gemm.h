@@ -34,6 +34,11 @@ qie_gemm_shape qie_gemm_from_conv(const qie_qs8_conv_params* p, int rows);
 qie_gemm_shape qie_gemm_from_fc(const qie_qs8_fc_params* p);
 /* 1x1, stride 1, no padding: the input pixels are the A rows themselves. */
 bool qie_conv_is_pointwise(const qie_conv_geom* g);
+/* GEMM sizes the x86 tile plans index in int32 (K and N at most 2^24; larger
+ * layers go to the reference, as on Arm). */
+static inline bool qie_x86_gemm_fits(int64_t K, int64_t N) {
+  return K >= 1 && N >= 1 && K <= (1 << 24) && N <= (1 << 24);
+}
 /* The requantization the x86 epilogues implement: filter_zp 0 and, in fixed mode,
  * multipliers >= 0 with shifts in [-31, 30] (all qie_quantize_multiplier makes). */
 bool qie_x86_requant_ok(const qie_qs8_requant* rq, int32_t channels);

@@ -35,8 +35,12 @@
   const Kernel qie_##name = {#name,         name##_supports, name##_packed, name##_pack,      \
                              name##_scratch, name##_items,   name##_run}
 
-/* Grouped convolutions go to the reference; requantization must fit the epilogue. */
-#define QIE_X86_CONV_OK(p) ((p)->g.filter_in_c == (p)->g.in_c && qie_x86_requant_ok(&(p)->rq, (p)->g.out_c))
+/* Grouped convolutions go to the reference; requantization must fit the epilogue;
+ * the GEMM must fit the tile plan's int32 indexing. */
+#define QIE_X86_CONV_OK(p)                                                                     \
+  ((p)->g.filter_in_c == (p)->g.in_c &&                                                        \
+   qie_x86_gemm_fits((int64_t)(p)->g.k_h * (p)->g.k_w * (p)->g.in_c, (p)->g.out_c) &&          \
+   qie_x86_requant_ok(&(p)->rq, (p)->g.out_c))
 
 #define QIE_X86_GEMM_DESCRIPTORS(conv_1x1, conv_im2col, fc)                                    \
   QIE_X86_GEMM_DESC(qie_qs8_conv_kernel, qie_qs8_conv_params, conv_1x1,                        \
@@ -45,6 +49,6 @@
   QIE_X86_GEMM_DESC(qie_qs8_conv_kernel, qie_qs8_conv_params, conv_im2col,                     \
                     qie_gemm_from_conv(p, QIE_GEMM_ROWS_IM2COL), QIE_X86_CONV_OK(p));          \
   QIE_X86_GEMM_DESC(qie_qs8_fc_kernel, qie_qs8_fc_params, fc, qie_gemm_from_fc(p),             \
-                    qie_x86_requant_ok(&p->rq, p->units))
+                    qie_x86_gemm_fits(p->depth, p->units) && qie_x86_requant_ok(&p->rq, p->units))
 
 #endif
