@@ -207,6 +207,9 @@ export class Daemon {
     return new Promise((resolve, reject) => {
       let first = true;
       client.on('connect', () => {
+        // replies are small writes that follow the request's PUBACK: without this, Nagle's
+        // algorithm holds each one until the broker's delayed ACK (tens of ms per QoS 1 request)
+        (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
         this.lastError = undefined;
         this.connectedAt = Date.now();
         this.counters.connects++;

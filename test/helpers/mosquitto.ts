@@ -68,6 +68,7 @@ export class Mosquitto {
         `password_file ${passwd}`,
         `acl_file ${path.join(this.dir, 'acl')}`,
         'persistence false',
+        'set_tcp_nodelay true',
         `user ${userInfo().username}`,
         'max_queued_messages 100000',
         'max_inflight_messages 0',
