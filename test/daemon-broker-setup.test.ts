@@ -7,7 +7,7 @@ import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { makeDemoModel } from '../firmware-tools/demo/model';
-import { DaemonProc, writeConfig } from './helpers/daemon-proc';
+import { serveForTest, writeConfig } from './helpers/daemon-proc';
 import { Mosquitto, mosquittoAvailable } from './helpers/mosquitto';
 import { connectClient, nextMessage } from './helpers/mqtt-client';
 
@@ -39,13 +39,7 @@ if (!mosquittoAvailable()) {
       statusIntervalS: 1,
     });
     writeFileSync(path.join(cfg.dir, 'motion.tflite'), makeDemoModel().tflite);
-    const daemon = new DaemonProc(cfg.file);
-    t.teardown(async () => {
-      await daemon.stop('SIGKILL');
-      await broker.dispose();
-      cfg.cleanup();
-    });
-    await daemon.waitFor('serving');
+    const daemon = await serveForTest(t, cfg, broker);
     const app1 = await connectClient(broker.url, { username: 'app1', password: 'app1-secret', clientId: 'app1' });
     const app2 = await connectClient(broker.url, { username: 'app2', password: 'app2-secret', clientId: 'app2' });
     t.teardown(() => Promise.all([app1.endAsync(), app2.endAsync()]));

@@ -5,7 +5,7 @@ import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { makeDemoModel } from '../firmware-tools/demo/model';
-import { DaemonProc, writeConfig } from './helpers/daemon-proc';
+import { DaemonProc, serveForTest, writeConfig } from './helpers/daemon-proc';
 import { Mosquitto, mosquittoAvailable, TEST_ACL, TEST_USERS } from './helpers/mosquitto';
 import { collect, connectClient, nextMessage } from './helpers/mqtt-client';
 
@@ -35,23 +35,17 @@ if (!mosquittoAvailable()) {
   test.serial('broker stopped and restarted mid-stream: the daemon reconnects, status goes online again, the stream is served', async (t) => {
     const broker = await Mosquitto.start(TEST_USERS, TEST_ACL);
     const cfg = daemonConfig(broker, 'gw-restart');
-    const daemon = new DaemonProc(cfg.file);
-    t.teardown(async () => {
-      await daemon.stop('SIGKILL');
-      await broker.dispose();
-      cfg.cleanup();
-    });
-    await daemon.waitFor('serving');
+    const daemon = await serveForTest(t, cfg, broker);
     // one client streams a request every 10 ms across the outage (mqtt.js reconnects it too)
     const client = await connectClient(broker.url, { clientId: 'restart-client' });
     t.teardown(() => client.endAsync());
     const replies = await collect(client, 'replies/restart');
     const onlines: number[] = [];
+    let sent = 0;
     client.on('message', (topic, p) => {
       if (topic === 'qie/gw-restart/status' && state(p) === 'online') onlines.push(sent);
     });
     await client.subscribeAsync('qie/gw-restart/status', { qos: 1 });
-    let sent = 0;
     const stream = setInterval(() => {
       client.publish('qie/gw-restart/infer/motion', body(`r${sent++}`), { qos: 1, properties: { responseTopic: 'replies/restart' } });
     }, 10);
@@ -87,13 +81,7 @@ if (!mosquittoAvailable()) {
   test.serial('a daemon that dies leaves its last will: status offline (retained)', async (t) => {
     const broker = await Mosquitto.start(TEST_USERS, TEST_ACL);
     const cfg = daemonConfig(broker, 'gw-will');
-    const daemon = new DaemonProc(cfg.file);
-    t.teardown(async () => {
-      await daemon.stop('SIGKILL');
-      await broker.dispose();
-      cfg.cleanup();
-    });
-    await daemon.waitFor('serving');
+    const daemon = await serveForTest(t, cfg, broker);
     const c = await connectClient(broker.url);
     t.teardown(() => c.endAsync());
     const online = nextMessage(c, 'qie/gw-will/status', (p) => state(p) === 'online');

@@ -13,7 +13,7 @@ import type { MqttClient } from 'mqtt';
 import { makeDemoModel } from '../firmware-tools/demo/model';
 import { decodeBinaryReply, encodeBinaryRequest } from '../src/daemon/binary';
 import { startCuttingProxy } from './helpers/cutting-proxy';
-import { DaemonProc, writeConfig } from './helpers/daemon-proc';
+import { DaemonProc, serveForTest, writeConfig } from './helpers/daemon-proc';
 import { Mosquitto, mosquittoAvailable, TEST_ACL, TEST_USERS } from './helpers/mosquitto';
 import { collect, connectClient, nextMessage, request5 } from './helpers/mqtt-client';
 import { qieRun } from './helpers/qie-run';
@@ -82,13 +82,7 @@ if (!mosquittoAvailable()) {
     const broker = await Mosquitto.start(TEST_USERS, TEST_ACL);
     const D = 'gw-hard';
     const cfg = daemonConfig(broker.url, D);
-    const daemon = new DaemonProc(cfg.file);
-    t.teardown(async () => {
-      await daemon.stop('SIGKILL');
-      await broker.dispose();
-      cfg.cleanup();
-    });
-    await daemon.waitFor('serving');
+    const daemon = await serveForTest(t, cfg, broker);
     const c = await connectClient(broker.url);
     t.teardown(() => c.endAsync());
     const replies = await collect(c, `qie/${D}/reply/motion`);
@@ -235,13 +229,7 @@ if (!mosquittoAvailable()) {
     const inputBytes = k.inputs[0].data.length;
     const budget = 4 * inputBytes + 1000; // room for four held requests
     const cfg = daemonConfig(broker.url, D, { models: [{ name: 'big', path: modelPath(mobilenet), kernels: 'ref', queueSize: 64 }], concurrency: 1, maxQueuedBytes: budget });
-    const daemon = new DaemonProc(cfg.file);
-    t.teardown(async () => {
-      await daemon.stop('SIGKILL');
-      await broker.dispose();
-      cfg.cleanup();
-    });
-    await daemon.waitFor('serving');
+    const daemon = await serveForTest(t, cfg, broker);
     const c = await connectClient(broker.url);
     t.teardown(() => c.endAsync());
     const got = await collect(c, 'replies/flood');
@@ -277,13 +265,7 @@ if (!mosquittoAvailable()) {
     const D = 'gw-exp';
     const k = readCase(mobilenet, readCaseName(mobilenet));
     const cfg = daemonConfig(broker.url, D, { models: [{ name: 'big', path: modelPath(mobilenet), kernels: 'ref', queueSize: 64 }], concurrency: 1 });
-    const daemon = new DaemonProc(cfg.file);
-    t.teardown(async () => {
-      await daemon.stop('SIGKILL');
-      await broker.dispose();
-      cfg.cleanup();
-    });
-    await daemon.waitFor('serving');
+    const daemon = await serveForTest(t, cfg, broker);
     const c = await connectClient(broker.url);
     t.teardown(() => c.endAsync());
     const got = await collect(c, 'replies/expiry');

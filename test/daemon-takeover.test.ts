@@ -12,7 +12,7 @@ import { makeDemoModel } from '../firmware-tools/demo/model';
 import { ConnectionWatch, SUSPECT_AFTER_SHORT } from '../src/daemon/connection-watch';
 import { MQTT_REASON } from '../src/daemon/mqtt-reasons';
 import { configErrorOf } from './helpers/config-error';
-import { DaemonProc, writeConfig } from './helpers/daemon-proc';
+import { serveForTest, writeConfig } from './helpers/daemon-proc';
 import { Mosquitto, mosquittoAvailable, TEST_ACL, TEST_USERS } from './helpers/mosquitto';
 import { connectClient, nextMessage } from './helpers/mqtt-client';
 
@@ -66,13 +66,7 @@ if (!mosquittoAvailable()) {
         statusIntervalS: 1,
       });
       writeFileSync(path.join(cfg.dir, 'motion.tflite'), model);
-      const daemon = new DaemonProc(cfg.file);
-      t.teardown(async () => {
-        await daemon.stop('SIGKILL');
-        await broker.dispose();
-        cfg.cleanup();
-      });
-      await daemon.waitFor('serving');
+      const daemon = await serveForTest(t, cfg, broker);
       // the thief reconnects every 200 ms, so each side keeps taking the id from the other
       const thief = mqtt.connect(broker.url, { protocolVersion, clientId: `qie-${D}`, username: 'client', password: 'client-secret', reconnectPeriod: 200 });
       thief.on('error', () => undefined);

@@ -83,3 +83,15 @@ export async function startDaemon(config: object, env: NodeJS.ProcessEnv = {}): 
   await daemon.waitFor('serving');
   return { daemon, ...cfg };
 }
+
+/** `qie serve` on cfg for one test, serving when this resolves; at the test's end it is killed and the broker and config removed. */
+export async function serveForTest(t: { teardown(fn: () => unknown): void }, cfg: { file: string; cleanup(): void }, broker: { dispose(): Promise<void> }): Promise<DaemonProc> {
+  const daemon = new DaemonProc(cfg.file);
+  t.teardown(async () => {
+    await daemon.stop('SIGKILL');
+    await broker.dispose();
+    cfg.cleanup();
+  });
+  await daemon.waitFor('serving');
+  return daemon;
+}
