@@ -9,7 +9,8 @@
  *   again            (optional: run again on the same inputs, state carried
  *                    over; the `out` lines after it are that invoke's outputs)
  *   limit FAMILIES THREADS (optional: run only with these families, comma-
- *                    separated, "auto" = the best this CPU has, at this count)
+ *                    separated, "auto" = the best this CPU has, at this count;
+ *                    elsewhere the case is skipped and not counted)
  *   end
  *   notice TEXT      (printed; a list of only notices is not an error)
  *
