@@ -72,7 +72,6 @@ export function removeDead(g: Graph): Graph {
 export function dropUnusedTensors(g: Graph): Graph {
   const used = new Set<number>([...g.inputs, ...g.outputs]);
   for (const op of g.ops) for (const t of [...op.inputs, ...op.outputs]) if (t >= 0) used.add(t);
-  if (used.size === g.tensors.length) return g;
   const map = new Map<number, number>();
   const tensors: Tensor[] = [];
   g.tensors.forEach((t, i) => {
