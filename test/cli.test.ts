@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { checkAcceptance, judgedByAcceptance } from './helpers/acceptance';
 import { compareOutput } from './helpers/compare';
 import { listModels, loadManifest, modelDir, readCase, sharedDir } from './helpers/shared';
 
@@ -45,18 +46,34 @@ if (!shared) {
     test(`qie run matches the goldens: ${name}`, (t) => {
       const dir = mkdtempSync(path.join(tmpdir(), 'qie-cli-'));
       t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-      for (const c of loadManifest(name).cases) {
+      const manifest = loadManifest(name);
+      const accept = judgedByAcceptance(manifest);
+      for (const c of manifest.cases) {
         const data = readCase(name, c.name);
         const out = path.join(dir, c.name);
-        const r = qie('run', `${shared}/models/${name}/model.tflite`, ...data.inputs.flatMap((i) => ['--in', casePath(name, c.name, i.file)]), '--out', out);
+        // a stateful case: every invoke of one process, state carried over
+        const invokes = data.invokes.length > 1 ? ['--invokes', String(data.invokes.length)] : [];
+        const r = qie('run', `${shared}/models/${name}/model.tflite`, ...data.inputs.flatMap((i) => ['--in', casePath(name, c.name, i.file)]), ...invokes, '--out', out);
         t.is(r.status, 0, r.stderr);
-        data.outputs.forEach((o, k) => {
-          const got = readFileSync(path.join(out, `output_${k}.bin`));
-          t.is(compareOutput(got, o.data, o.dtype), undefined, `${name}/${c.name} output ${k}`);
+        data.invokes.forEach((expected, n) => {
+          expected.forEach((o, k) => {
+            const got = readFileSync(path.join(out, invokes.length ? `output_${k}.inv${n + 1}.bin` : `output_${k}.bin`));
+            const what = `${name}/${c.name} invoke ${n + 1} output ${k}`;
+            const problem = accept ? checkAcceptance(got, o.data, data.expectedTop1, (s) => t.log(`${what}: ${s}`)) : compareOutput(got, o.data, o.dtype);
+            t.is(problem, undefined, what);
+          });
         });
+        if (invokes.length) t.deepEqual(readFileSync(path.join(out, 'output_0.bin')), readFileSync(path.join(out, 'output_0.inv1.bin')), 'output_0.bin is invoke 1');
       }
     });
   }
+
+  test('qie run --invokes refuses a count outside 1..1000', (t) => {
+    const data = readCase('hello_world_int8', loadManifest('hello_world_int8').cases[0].name);
+    const r = qie('run', `${shared}/models/hello_world_int8/model.tflite`, '--in', casePath('hello_world_int8', data.name, data.inputs[0].file), '--invokes', '0', '--json');
+    t.is(r.status, 1);
+    t.regex(r.stderr, /bad_option: --invokes must be an integer in 1\.\.1000/);
+  });
 
   test('qie run --json prints dequantized outputs', (t) => {
     const data = readCase('person_detect', 'person_tflm_test');

@@ -7,6 +7,8 @@ import { importTflite } from '../src/model/import/tflite';
 import { builtinCode, builtinName } from '../src/model/import/tflite-schema';
 import { OPSET } from '../src/model/opset';
 import { runPasses } from '../src/model/passes';
+import { compileModel } from '../src/model/compile';
+import { loadModel } from '../src';
 import { uint8ToInt8 } from '../src/model/passes/uint8-to-int8';
 import { buildTflite, f32, i32, i8, TflModelSpec, u8 } from './helpers/tflite-builder';
 import { listModels, loadManifest, modelPath, sharedDir } from './helpers/shared';
@@ -56,14 +58,19 @@ if (!shared) {
     test(`imports ${name}: op counts and io match the manifest`, (t) => {
       const g = importTflite(fs.readFileSync(modelPath(name)));
       const m = loadManifest(name);
-      const want: Record<string, number> = {};
-      for (const [op, n] of Object.entries(m.ops)) {
-        const kind = TFL_TO_IR[op] ?? op;
-        want[kind] = (want[kind] ?? 0) + n;
-      }
       const got: Record<string, number> = {};
       for (const op of g.ops) got[op.kind] = (got[op.kind] ?? 0) + 1;
-      t.deepEqual(got, want);
+      if (m.ops) {
+        const want: Record<string, number> = {};
+        for (const [op, n] of Object.entries(m.ops)) {
+          const kind = TFL_TO_IR[op] ?? op;
+          want[kind] = (want[kind] ?? 0) + n;
+        }
+        t.deepEqual(got, want);
+      } else {
+        t.log(`NOTICE: ${name}: the manifest lists no op counts; imported ${JSON.stringify(got)}`);
+        t.true(g.ops.length > 0);
+      }
       t.is(g.semantics, 'tflite');
       t.is(g.source.format, 'tflite');
       t.is(g.source.version, 3);
@@ -160,6 +167,30 @@ test('round trip: conv SAME stride 2 with per-channel quantization', (t) => {
   t.deepEqual(g.outputs, [3]);
   t.is(g.source.description, 'qie test model');
   checkAttrNames(t, g);
+});
+
+test("tensors no op uses (an LSTM's shape-[0] intermediates) stay out of the plan, and the model runs as without them", async (t) => {
+  const plain = convModel();
+  const unused = { name: 'lstm/intermediate_1', type: 'int16' as const, shape: [0], quant: { scale: [0.0078125], zeroPoint: [0] } };
+  const shift = (list: number[]) => list.map((i) => i + 1);
+  const withUnused = buildTflite({
+    ...plain,
+    tensors: [unused, ...plain.tensors, { ...unused, name: 'lstm/intermediate_2' }],
+    operators: plain.operators.map((o) => ({ ...o, inputs: shift(o.inputs), outputs: shift(o.outputs) })),
+    inputs: shift(plain.inputs),
+    outputs: shift(plain.outputs),
+  });
+  t.is(importTflite(withUnused).tensors.length, 6, "the importer keeps the file's tensor numbering");
+  const g = compileModel(withUnused).graph;
+  t.deepEqual(g.tensors.map((x) => x.name), ['in', 'w', 'b', 'out']);
+  t.deepEqual(g.ops[0].inputs, [0, 1, 2]);
+  const [a, b] = await Promise.all([loadModel(buildTflite(plain)), loadModel(withUnused)]);
+  t.teardown(() => {
+    a.dispose();
+    b.dispose();
+  });
+  const x = new Int8Array(40).map((_, i) => (i * 29) % 256 - 128);
+  t.deepEqual(Array.from((await b.run([x]))[0] as Int8Array), Array.from((await a.run([x]))[0] as Int8Array));
 });
 
 test('round trip: constant data stored after the flatbuffer (Buffer.offset/size)', (t) => {

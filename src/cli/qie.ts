@@ -10,14 +10,16 @@ import { compileModel } from '../model/compile';
 import { formatInspect, inspectReport } from './inspect';
 
 const USAGE = `usage:
-  qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--kernels FAMILY] [--threads N] [--float-ops A,B]
+  qie run MODEL --in FILE [--in FILE ...] [--out DIR] [--json] [--invokes K] [--kernels FAMILY] [--threads N] [--float-ops A,B]
   qie inspect MODEL [--json] [--kernels FAMILY] [--float-ops A,B] [--profile [--runs N] [--threads N]]
   qie serve --config FILE
   qie status --broker URL --device ID [--json]
 
   run      reads raw little-endian tensor bytes for each model input (in order), runs the
            model and writes DIR/output_0.bin, DIR/output_1.bin, ...; --json prints the
-           outputs with dequantized values instead (or as well, with --out).
+           outputs with dequantized values instead (or as well, with --out). --invokes K
+           runs K times on the same inputs (recurrent state carries over) and also writes
+           DIR/output_N.inv<k>.bin for every invoke k = 1..K; --json shows invoke 1.
   inspect  prints ops (with the kernel chosen for each), tensors, quantization, the
            arena size and the multiply-accumulate count; --json for machines. --profile
            also runs the model (zero inputs, N times, default 50) and shows each op's
@@ -43,10 +45,13 @@ async function cmdRun(args: string[]): Promise<void> {
       json: { type: 'boolean' },
       kernels: { type: 'string' },
       threads: { type: 'string' },
+      invokes: { type: 'string' },
       'float-ops': { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new QieError('bad_option', 'run takes exactly one MODEL');
+  const invokes = values.invokes === undefined ? 1 : Number(values.invokes);
+  if (!Number.isInteger(invokes) || invokes < 1 || invokes > 1000) throw new QieError('bad_option', '--invokes must be an integer in 1..1000');
   if (!values.out && !values.json) throw new QieError('bad_option', 'run needs --out DIR or --json');
   const model = await loadModel(positionals[0], {
     kernels: values.kernels,
@@ -69,9 +74,15 @@ async function cmdRun(args: string[]): Promise<void> {
     const started = process.hrtime.bigint();
     const outputs = await model.run(inputs);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (values.out) {
-      await mkdir(values.out, { recursive: true });
-      await Promise.all(outputs.map((o, i) => writeFile(path.join(values.out!, `output_${i}.bin`), asBytes(o))));
+    if (values.out) await mkdir(values.out, { recursive: true });
+    const write = (outs: typeof outputs, suffix: string) =>
+      Promise.all(outs.map((o, i) => writeFile(path.join(values.out!, `output_${i}${suffix}.bin`), asBytes(o))));
+    if (values.out) await write(outputs, '');
+    // later invokes see the state the earlier ones left (as TFLite Micro's interpreter does)
+    if (values.out && invokes > 1) await write(outputs, '.inv1');
+    for (let k = 2; k <= invokes; k++) {
+      const again = await model.run(inputs);
+      if (values.out) await write(again, `.inv${k}`);
     }
     if (values.json) {
       const report = outputs.map((o, i) => {

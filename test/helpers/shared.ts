@@ -16,6 +16,10 @@ export interface ManifestCase {
   inputs: ManifestTensor[];
   outputs: ManifestTensor[];
   note?: string;
+  /** Stateful models: the outputs of consecutive invokes with the same inputs (invoke 1 = outputs). */
+  invokes?: (ManifestTensor & { invoke: number })[];
+  /** Models judged by acceptance instead of bytes: the class the output must rank first. */
+  expected_top1?: { index: number; label?: string };
 }
 
 export interface Manifest {
@@ -24,8 +28,10 @@ export interface Manifest {
   arena_used_bytes?: number;
   invoke_ms_median_x86_reference?: number;
   stateful_across_invokes?: boolean;
-  /** TFLite op name -> count. */
-  ops: Record<string, number>;
+  /** TFLite op name -> count (absent from some manifests). */
+  ops?: Record<string, number>;
+  /** Set where the goldens are not bit-exact references (see acceptance.ts). */
+  acceptance?: string;
   cases: ManifestCase[];
   [key: string]: unknown;
 }
@@ -39,6 +45,16 @@ export interface LoadedCase {
   note?: string;
   inputs: CaseTensor[];
   outputs: CaseTensor[];
+  /** outputs of invoke 1, 2, ... on one model with the same inputs: [outputs] for a stateless model */
+  invokes: CaseTensor[][];
+  expectedTop1?: number;
+}
+
+/** The outputs of each invoke, in order: from the manifest's `invokes`, or the outputs alone. */
+export function caseInvokes(c: ManifestCase): ManifestTensor[][] {
+  if (!c.invokes?.length) return [c.outputs];
+  const n = Math.max(...c.invokes.map((t) => t.invoke));
+  return Array.from({ length: n }, (_, k) => c.invokes!.filter((t) => t.invoke === k + 1));
 }
 
 /** The shared directory, or undefined when it is not there (tests should skip with a t.log). */
@@ -82,5 +98,12 @@ export function readCase(model: string, caseName: string): LoadedCase {
   if (!c) throw new Error(`model ${model} has no case ${caseName} (cases: ${m.cases.map((x) => x.name).join(', ')})`);
   const dir = path.join(modelDir(model), 'golden', c.name);
   const load = (t: ManifestTensor): CaseTensor => ({ ...t, data: fs.readFileSync(path.join(dir, t.file)) });
-  return { name: c.name, note: c.note, inputs: c.inputs.map(load), outputs: c.outputs.map(load) };
+  return {
+    name: c.name,
+    note: c.note,
+    inputs: c.inputs.map(load),
+    outputs: c.outputs.map(load),
+    invokes: caseInvokes(c).map((outs) => outs.map(load)),
+    expectedTop1: c.expected_top1?.index,
+  };
 }

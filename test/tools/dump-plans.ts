@@ -14,6 +14,8 @@ import { buildTflite } from '../helpers/tflite-builder';
 import { conformanceDir, listConformanceCases, readConformanceSets } from '../helpers/onnx-cases';
 import { ortIntegerConvExact } from '../helpers/ort-exact';
 import { loadModel } from '../../src/engine/model';
+import type { Graph } from '../../src/model/ir';
+import { caseInvokes, ManifestCase } from '../helpers/shared';
 
 /** Shared models small enough to fuzz thousands of times under sanitizers. */
 const FUZZ_SHARED = ['hello_world_int8', 'micro_speech', 'magic_wand', 'person_detect'];
@@ -23,7 +25,38 @@ interface CaseTensor {
   dtype: string;
 }
 interface Manifest {
-  cases: { name: string; inputs: CaseTensor[]; outputs: CaseTensor[] }[];
+  cases: (ManifestCase & { inputs: CaseTensor[]; outputs: CaseTensor[] })[];
+  acceptance?: string;
+}
+
+/** Models judged by acceptance run on the reference kernels and auto at 1 thread only
+ * (mobilenet_v2_uint8: ~0.2 s a run natively, most of it on reference kernels, and far
+ * more under sanitizers and qemu); the API tests run them once more on auto. */
+const ACCEPTANCE_LIMIT = 'limit ref,auto 1';
+
+/** The case-list lines of one golden case: legacy uint8 io (uint8Io) flipped to the
+ * int8 bytes the plan reads and writes, every invoke of a stateful case, acceptance. */
+function goldenCaseLines(name: string, dir: string, planFile: string, flipDir: string, g: Graph, m: Manifest, c: Manifest['cases'][number]): string[] {
+  const caseDir = path.join(dir, 'golden', c.name);
+  const file = (t: CaseTensor, flip: boolean | undefined) => {
+    const src = path.join(caseDir, t.file);
+    if (!flip) return src;
+    const to = path.join(flipDir, `${name}.${c.name}.${t.file}`);
+    writeFileSync(to, readFileSync(src).map((b) => b ^ 0x80));
+    return to;
+  };
+  const lines = [`case ${name}/${c.name} ${planFile}`];
+  if (m.acceptance) lines.push(ACCEPTANCE_LIMIT);
+  c.inputs.forEach((t, k) => lines.push(`in ${file(t, g.uint8Io?.inputs[k])}`));
+  caseInvokes(c).forEach((outs, n) => {
+    if (n > 0) lines.push('again');
+    outs.forEach((t, k) => {
+      const mode = m.acceptance ? `near1 ${c.expected_top1?.index ?? -1}` : t.dtype === 'float32' ? 'f32' : 'raw';
+      lines.push(`out ${file(t, g.uint8Io?.outputs[k])} ${mode}`);
+    });
+  });
+  lines.push('end');
+  return lines;
 }
 
 async function main(): Promise<number> {
@@ -45,7 +78,7 @@ async function main(): Promise<number> {
   fuzz.push(onnxOps);
   if (!existsSync(models)) {
     process.stdout.write(`NOTICE: ${models} is absent: no golden plans written\n`);
-    writeFileSync(path.join(outDir, 'cases.txt'), '');
+    writeFileSync(path.join(outDir, 'cases.txt'), `notice ${models} is absent: no golden or ONNX plans to check\n`);
     writeFileSync(path.join(outDir, 'fuzz.txt'), fuzz.join('\n') + '\n');
     return 0;
   }
@@ -55,17 +88,14 @@ async function main(): Promise<number> {
     const dir = path.join(models, name);
     const file = path.join(dir, 'model.tflite');
     if (!existsSync(file)) continue;
-    const { plan } = compileModel(readFileSync(file));
+    const { plan, graph } = compileModel(readFileSync(file));
     const planFile = path.resolve(outDir, `${name}.plan`);
     writeFileSync(planFile, plan);
     if (FUZZ_SHARED.includes(name)) fuzz.push(planFile);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'golden', 'manifest.json'), 'utf8')) as Manifest;
-    for (const c of manifest.cases) {
-      lines.push(`case ${name}/${c.name} ${planFile}`);
-      for (const i of c.inputs) lines.push(`in ${path.join(dir, 'golden', c.name, i.file)}`);
-      for (const o of c.outputs) lines.push(`out ${path.join(dir, 'golden', c.name, o.file)} ${o.dtype === 'float32' ? 'f32' : 'raw'}`);
-      lines.push('end');
-    }
+    const flipDir = path.resolve(outDir, 'uint8');
+    mkdirSync(flipDir, { recursive: true });
+    for (const c of manifest.cases) lines.push(...goldenCaseLines(name, dir, planFile, flipDir, graph, manifest, c));
   }
   lines.push(...(await bindingPlans(outDir)));
   lines.push(...onnxConformancePlans(outDir, fuzz));

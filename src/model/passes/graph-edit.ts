@@ -64,6 +64,12 @@ export function removeDead(g: Graph): Graph {
       changed = true;
     }
   }
+  return dropUnusedTensors(g);
+}
+
+/** Drops tensors no op or graph edge uses (TFLite's operator intermediates, which carry
+ * only quantization and may have an empty shape, are such tensors), renumbering the rest. */
+export function dropUnusedTensors(g: Graph): Graph {
   const used = new Set<number>([...g.inputs, ...g.outputs]);
   for (const op of g.ops) for (const t of [...op.inputs, ...op.outputs]) if (t >= 0) used.add(t);
   const map = new Map<number, number>();

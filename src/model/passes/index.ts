@@ -1,6 +1,7 @@
 // Graph passes run between import and plan writing, in order.
 import { Graph } from '../ir';
 import { foldPad } from './fold-pad';
+import { dropUnusedTensors } from './graph-edit';
 import { onnxFuseClip } from './onnx-clip';
 import { onnxLayout } from './onnx-layout';
 import { onnxLookup } from './onnx-lookup';
@@ -18,7 +19,8 @@ export interface PassSwitches {
 }
 
 export function runPasses(g: Graph, sw: PassSwitches = {}): Graph {
-  const out = uint8ToInt8(g);
+  // tensors no op reads or writes (an LSTM's intermediates) never reach the plan
+  const out = uint8ToInt8(dropUnusedTensors(g));
   return sw.foldPad === false ? out : foldPad(out);
 }
 
