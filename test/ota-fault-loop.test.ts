@@ -10,8 +10,7 @@
 // broker outages of 1-10 s during pushes. The figures are printed with t.log.
 import test, { ExecutionContext } from 'ava';
 import { createPublicKey } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { makeDemoModel } from '../firmware-tools/demo/model';
@@ -21,10 +20,9 @@ import { verifyBundleFile } from '../src/ota/bundle';
 import { KeyRing, keyId, signBytes } from '../src/ota/keys';
 import { encodeChunk, otaTopics } from '../src/ota/transfer/protocol';
 import { BundleDescription, describeBundle } from '../src/ota/transfer/server';
-import { Mosquitto, mosquittoAvailable } from './helpers/mosquitto';
-import { connectClient } from './helpers/mqtt-client';
-import { startOtaBroker } from './helpers/ota-broker';
-import { inferVersion, makeKeys, OtaDevice, OtaKeys, OtaWatcher, signedBundle } from './helpers/ota-fleet';
+import { seededRandom } from '../src/util/random';
+import { mosquittoAvailable } from './helpers/mosquitto';
+import { inferVersion, OtaDevice, OtaFleet, signedBundle, startOtaFleet } from './helpers/ota-fleet';
 
 const SEED = Number(process.env.QIE_OTA_FAULT_SEED ?? 16);
 /** Kill rounds per device (two devices run side by side: 2 x 17 = 34 kill points). */
@@ -33,18 +31,6 @@ const DEVICES = ['gw-loop-a', 'gw-loop-b'];
 const CHUNK = 1024;
 const INPUT = Buffer.alloc(96, 3);
 const demo = makeDemoModel().tflite;
-
-/** mulberry32: a small seeded generator, so a failing schedule can be run again. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 const KILL_PHASES = ['offered', 'downloading', 'verifying', 'self_testing', 'activating', 'health_check'] as const;
@@ -61,35 +47,11 @@ interface Figures {
 
 const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
 
-interface Rig {
-  broker: Mosquitto;
-  dir: string;
-  keys: OtaKeys;
-  ring: KeyRing;
-  devices: OtaDevice[];
-  client: MqttClient;
-  watcher: OtaWatcher;
-}
+type Rig = OtaFleet & { ring: KeyRing };
 
 async function rig(t: ExecutionContext): Promise<Rig> {
-  const broker = await startOtaBroker();
-  const dir = mkdtempSync(path.join(tmpdir(), 'qie-ota-loop-'));
-  const keys = makeKeys(dir);
-  const devices: OtaDevice[] = [];
-  t.teardown(async () => {
-    await Promise.all(devices.map((d) => d.dispose()));
-    await broker.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  for (const id of DEVICES)
-    devices.push(new OtaDevice(broker, { deviceId: id, model: { name: 'motion', file: 'motion.tflite', bytes: demo, version: '1.0.0' }, trusted: [keys], ota: { chunkWindow: 1, chunkTimeoutMs: 500, healthWindowS: 1, crashLoopStarts: 3 } }));
-  await Promise.all(devices.map((d) => d.daemon.waitFor('serving', 60_000)));
-  const client = await connectClient(broker.url);
-  t.teardown(() => client.endAsync(true));
-  const watcherClient = await connectClient(broker.url, { username: 'console', password: 'console-secret' });
-  t.teardown(() => watcherClient.endAsync(true));
-  const watcher = await OtaWatcher.start(watcherClient);
-  return { broker, dir, keys, ring: KeyRing.fromFiles([keys.pubFile]), devices, client, watcher };
+  const fleet = await startOtaFleet(t, DEVICES, demo, () => ({ ota: { chunkWindow: 1, chunkTimeoutMs: 500, healthWindowS: 1, crashLoopStarts: 3 } }));
+  return { ...fleet, ring: KeyRing.fromFiles([fleet.keys.pubFile]) };
 }
 
 async function bundleFile(r: Rig, version: string): Promise<BundleDescription> {
@@ -274,10 +236,10 @@ if (!mosquittoAvailable()) {
     t.timeout(600_000);
     const started = Date.now();
     const r = await rig(t);
-    const rnd = prng(SEED);
+    const rnd = seededRandom(SEED);
     const f: Figures = { killsAt: new Map(), outcomes: new Map(), damage: new Map(), served: new Map(), floods: 0, unsolicitedSent: 0 };
     // each device loop draws from its own stream (the two run side by side)
-    const streams = DEVICES.map(() => prng(Math.floor(rnd() * 2 ** 31)));
+    const streams = DEVICES.map(() => seededRandom(Math.floor(rnd() * 2 ** 31)));
     const minors = await Promise.all(r.devices.map((dev, i) => killLoop(t, r, dev, streams[i], f, 1 + i * 100)));
     const killSeconds = (Date.now() - started) / 1000;
     const kills = [...f.killsAt.values()].reduce((a, b) => a + b, 0);

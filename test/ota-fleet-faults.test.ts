@@ -12,50 +12,20 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { MqttClient } from 'mqtt';
 import { makeDemoModel } from '../firmware-tools/demo/model';
 import { connectConsole } from '../firmware-tools/fleet/ota-console';
 import { rollout, RolloutOptions, RolloutResult } from '../firmware-tools/fleet/ota-rollout';
 import { describeBundle } from '../src/ota/transfer/server';
-import type { Mosquitto } from './helpers/mosquitto';
 import { mosquittoAvailable } from './helpers/mosquitto';
-import { connectClient } from './helpers/mqtt-client';
-import { startOtaBroker } from './helpers/ota-broker';
-import { badSelfTestBundle, DeviceSetup, inferVersion, makeKeys, OtaDevice, OtaKeys, OtaWatcher, RequestStream, runFleet, signedBundle } from './helpers/ota-fleet';
+import { badSelfTestBundle, DeviceSetup, inferVersion, makeKeys, OtaFleet, RequestStream, runFleet, signedBundle, startOtaFleet } from './helpers/ota-fleet';
 
 const demo = makeDemoModel().tflite;
 const INPUT = Buffer.alloc(96, 2);
 const CHUNK = 1024;
 
-interface Rig {
-  broker: Mosquitto;
-  dir: string;
-  keys: OtaKeys;
-  devices: OtaDevice[];
-  console: MqttClient;
-  client: MqttClient;
-  watcher: OtaWatcher;
-}
+type Rig = OtaFleet;
 
-async function rig(t: ExecutionContext, ids: string[], per: (id: string) => Partial<DeviceSetup> = () => ({}), env: (id: string) => NodeJS.ProcessEnv = () => ({})): Promise<Rig> {
-  const broker = await startOtaBroker();
-  const dir = mkdtempSync(path.join(tmpdir(), 'qie-ota-faults-'));
-  const keys = makeKeys(dir);
-  const devices: OtaDevice[] = [];
-  t.teardown(async () => {
-    await Promise.all(devices.map((d) => d.dispose()));
-    await broker.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  for (const id of ids) devices.push(new OtaDevice(broker, { deviceId: id, model: { name: 'motion', file: 'motion.tflite', bytes: demo, version: '1.0.0' }, trusted: [keys], ...per(id) }, env(id)));
-  await Promise.all(devices.map((d) => d.daemon.waitFor('serving', 60_000)));
-  const consoleClient = await connectClient(broker.url, { username: 'console', password: 'console-secret' });
-  const client = await connectClient(broker.url);
-  t.teardown(() => consoleClient.endAsync(true));
-  t.teardown(() => client.endAsync(true));
-  const watcher = await OtaWatcher.start(consoleClient);
-  return { broker, dir, keys, devices, console: consoleClient, client, watcher };
-}
+const rig = (t: ExecutionContext, ids: string[], per?: (id: string) => Partial<DeviceSetup>, env?: (id: string) => NodeJS.ProcessEnv): Promise<Rig> => startOtaFleet(t, ids, demo, per, env);
 
 async function push(r: Rig, bundle: Buffer, extra: Partial<RolloutOptions> = {}): Promise<RolloutResult> {
   const file = path.join(r.dir, `bundle-${Math.random().toString(36).slice(2)}.qie`);

@@ -219,6 +219,10 @@ static uint32_t fuzz_next(uint32_t* state) { /* xorshift32 */
   return *state = x;
 }
 
+static uint32_t rd32le(const unsigned char* p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 static int fuzz(const char* path, long rounds, uint32_t seed, const char* kernels) {
   const char* families[5];
   const int n_families = select_families(kernels, families);
@@ -230,7 +234,7 @@ static int fuzz(const char* path, long rounds, uint32_t seed, const char* kernel
     return 2;
   }
   /* the blob (weights) starts at header word 16: mutate what comes before it */
-  size_t tables = (size_t)plan[64] | (size_t)plan[65] << 8 | (size_t)plan[66] << 16 | (size_t)plan[67] << 24;
+  size_t tables = rd32le(plan + 64);
   if (tables > size) tables = size;
   unsigned char* variant = malloc(size);
   long ran = 0, refused = 0;
@@ -293,10 +297,6 @@ static qie_status run_mutant(const unsigned char* plan, size_t size, const char*
   *hash = h;
   qie_model_destroy(m);
   return s;
-}
-
-static uint32_t rd32le(const unsigned char* p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static int run_plans(const char* path, const char* kernels) {

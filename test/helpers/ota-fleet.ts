@@ -3,7 +3,8 @@
 // statuses and a client that keeps sending requests and counts what comes back.
 import { execFile } from 'node:child_process';
 import { createPrivateKey, KeyObject } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { generateKeys } from '../../src/ota/keys';
@@ -11,7 +12,8 @@ import { makeBundle, MakeBundleOptions } from '../../src/ota/make-bundle';
 import { packBundle } from '../../src/ota/bundle';
 import { DaemonProc, writeConfig } from './daemon-proc';
 import type { Mosquitto } from './mosquitto';
-import { request5 } from './mqtt-client';
+import { connectClient, request5 } from './mqtt-client';
+import { startOtaBroker } from './ota-broker';
 
 export const FLEET_CLI = path.resolve('dist/firmware-tools/qie-fleet.js');
 
@@ -200,4 +202,47 @@ export class RequestStream {
     this.running = false;
     await Promise.all(this.loops);
   }
+}
+
+export interface OtaFleet {
+  broker: Mosquitto;
+  dir: string;
+  keys: OtaKeys;
+  devices: OtaDevice[];
+  /** The console's user: the watcher's client. */
+  console: MqttClient;
+  /** A requester. */
+  client: MqttClient;
+  watcher: OtaWatcher;
+}
+
+/**
+ * A broker with the OTA ACL, one daemon per id serving `model` as motion 1.0.0 and
+ * trusting a fresh key, a console client watching OTA statuses and a requester;
+ * everything is stopped and removed when the test ends.
+ */
+export async function startOtaFleet(
+  t: { teardown(fn: () => unknown): void },
+  ids: string[],
+  model: Uint8Array,
+  per: (id: string) => Partial<DeviceSetup> = () => ({}),
+  env: (id: string) => NodeJS.ProcessEnv = () => ({}),
+): Promise<OtaFleet> {
+  const broker = await startOtaBroker();
+  const dir = mkdtempSync(path.join(tmpdir(), 'qie-ota-fleet-'));
+  const keys = makeKeys(dir);
+  const devices: OtaDevice[] = [];
+  t.teardown(async () => {
+    await Promise.all(devices.map((d) => d.dispose()));
+    await broker.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (const id of ids) devices.push(new OtaDevice(broker, { deviceId: id, model: { name: 'motion', file: 'motion.tflite', bytes: model, version: '1.0.0' }, trusted: [keys], ...per(id) }, env(id)));
+  await Promise.all(devices.map((d) => d.daemon.waitFor('serving', 60_000)));
+  const consoleClient = await connectClient(broker.url, { username: 'console', password: 'console-secret' });
+  const client = await connectClient(broker.url);
+  t.teardown(() => consoleClient.endAsync(true));
+  t.teardown(() => client.endAsync(true));
+  const watcher = await OtaWatcher.start(consoleClient);
+  return { broker, dir, keys, devices, console: consoleClient, client, watcher };
 }
